@@ -1,0 +1,3 @@
+from supportlab.cli import main
+
+main()

@@ -1,0 +1,127 @@
+"""What each command does, as library functions that return data (the CLI only renders it)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from supportlab import bundle as bundle_mod
+from supportlab import metrics as metrics_mod
+from supportlab import report as report_mod
+from supportlab.errors import BundleError, UsageError
+from supportlab.experiment import load_experiment, load_text, starter_text
+from supportlab.model import Experiment
+from supportlab.runner import Progress, run_experiment
+
+
+@dataclass(frozen=True)
+class RunResult:
+    bundle: Path
+    run_id: str
+    experiment: Experiment
+    summary: dict  # type: ignore[type-arg]
+    status: str
+    limit: str | None
+    limit_message: str | None
+
+
+def init(directory: Path, name: str = "starter.toml") -> Path:
+    """Write a commented starter experiment into ``directory``; never overwrites a file."""
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"DIR: {directory} is a file, expected a directory")
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / name
+    if target.exists():
+        raise UsageError(f"DIR: {target} already exists, expected a path with no starter file (nothing overwritten)")
+    target.write_text(starter_text(), encoding="utf-8")
+    return target
+
+
+def validate(paths: list[Path]) -> list[Experiment]:
+    """Load and validate every file; raises on the first invalid one (naming all its problems)."""
+    return [load_experiment(p) for p in paths]
+
+
+def _check_positive(option: str, value: int | None, what: str) -> None:
+    if value is not None and value < 1:
+        raise UsageError(f"{option}: {value} is not {what}, expected an integer >= 1")
+
+
+def run(
+    path: Path,
+    *,
+    out: Path = Path("results"),
+    seed: int | None = None,
+    replications: int | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Load, run every arm × replication, and write the bundle (also when a limit aborted the run)."""
+    if seed is not None and seed < 0:
+        raise UsageError(f"--seed: {seed} is negative, expected an integer >= 0")
+    _check_positive("--replications", replications, "a positive number of replications")
+    _check_positive("--workers", workers, "a positive number of processes")
+    exp = load_experiment(path, seed=seed, replications=replications)
+    return _run_loaded(exp, out=out, workers=workers, progress=progress)
+
+
+def _run_loaded(
+    exp: Experiment, *, out: Path, workers: int | None, progress: Progress | None, run_id: str | None = None
+) -> RunResult:
+    started = datetime.now(UTC)
+    output = run_experiment(exp, workers=workers, progress=progress)
+    finished = datetime.now(UTC)
+    arms_metrics = metrics_mod.summarize(output.metrics) if output.metrics.height else {}
+    expectations = metrics_mod.check_expectations(arms_metrics, exp.expectations)
+    summary = report_mod.build_summary(
+        exp, run_id or "", arms_metrics, expectations, output.status, output.limit
+    )
+    run_id = run_id or bundle_mod.make_run_id(exp, started)
+    summary["run_id"] = run_id
+    report_md = report_mod.render_report(exp, summary, output.status, output.limit)
+    data = bundle_mod.RunData(
+        tickets=output.tickets,
+        events=output.events,
+        metrics=output.metrics,
+        summary=summary,
+        report_md=report_md,
+        status=output.status,
+        limit=output.limit,
+        started=started,
+        finished=finished,
+        seeds=output.seeds,
+    )
+    path = bundle_mod.write_bundle(out, exp, run_id, data)
+    return RunResult(path, run_id, exp, summary, output.status, output.limit, output.limit_message)
+
+
+@dataclass(frozen=True)
+class ReproduceResult:
+    bundle: Path
+    rerun: Path
+    problems: list[str]
+
+    @property
+    def match(self) -> bool:
+        return not self.problems
+
+
+def reproduce(bundle_path: Path, *, workers: int | None = None, progress: Progress | None = None) -> ReproduceResult:
+    """Re-run a bundle from its own experiment.toml and seeds; compare the data byte for byte."""
+    _check_positive("--workers", workers, "a positive number of processes")
+    original = bundle_mod.read_bundle(bundle_path, require_complete=True)
+    toml_path = Path(bundle_path) / "experiment.toml"
+    try:
+        exp = load_text(toml_path.read_text(encoding="utf-8"), str(toml_path))
+    except OSError as e:  # pragma: no cover - read_bundle checked the files
+        raise BundleError(f"{toml_path}: cannot read ({e.strerror})") from e
+    scratch = Path(tempfile.mkdtemp(prefix="supportlab-reproduce-"))
+    try:
+        rerun = _run_loaded(exp, out=scratch, workers=workers, progress=progress, run_id=original.manifest["run_id"])
+        problems = bundle_mod.compare_bundles(Path(bundle_path), rerun.bundle)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return ReproduceResult(Path(bundle_path), rerun.bundle, problems)
