@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
 
 KINDS = ("fixed", "exponential", "lognormal", "gamma", "uniform", "empirical")
 
@@ -77,6 +76,8 @@ class Dist:
                 return np.full(u.shape, self.mean)
             sigma2 = np.log1p((self.sd / self.mean) ** 2)
             mu = np.log(self.mean) - sigma2 / 2
+            from scipy import special  # imported on first use, like every scipy module here
+
             z = special.ndtri(np.clip(u, 1e-300, 1 - 1e-16))
             return np.exp(mu + np.sqrt(sigma2) * z)
         if self.kind == "gamma":
@@ -85,6 +86,8 @@ class Dist:
                 return np.full(u.shape, self.mean)
             shape = (self.mean / self.sd) ** 2
             scale = self.sd**2 / self.mean
+            from scipy import stats
+
             return np.asarray(stats.gamma.ppf(u, shape, scale=scale), dtype=np.float64)
         if self.kind == "uniform":
             assert self.low is not None and self.high is not None

@@ -66,7 +66,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 from supportlab.catalog import METRICS
 from supportlab.errors import UsageError
@@ -219,6 +218,16 @@ def _prepare_tickets(tickets: pl.DataFrame, legs: pl.DataFrame, scenario: Scenar
     return m
 
 
+def _single_value(m: pl.DataFrame, key: str) -> str | None:
+    """The key's value when every row has that one (non-null) value, else None."""
+    if m.height == 0:
+        return None
+    col = m[key]
+    if col.null_count() or col.n_unique() != 1:
+        return None
+    return str(col[0])
+
+
 def _group_metrics(m: pl.DataFrame, key: str, known: Iterable[str]) -> tuple[list[str], np.ndarray]:
     """(sorted key values, values × :data:`TICKET_METRICS` matrix) of the ticket metrics per key value.
 
@@ -359,7 +368,12 @@ def compute(tickets: pl.DataFrame, legs: pl.DataFrame, scenario: Scenario, windo
         "pool": [p.name for p in scenario.system.pools],
     }
     for segment in SEGMENTS:
-        keys, table = _group_metrics(m, segment, known[segment])
+        only = _single_value(m, segment)
+        if only is not None and set(known[segment]) <= {only}:
+            # every measured ticket has the same value: the segment's metrics are the headline's
+            keys, table = [only], head_table
+        else:
+            keys, table = _group_metrics(m, segment, known[segment])
         segments += [segment] * table.size
         seg_values += [k for k in keys for _ in TICKET_METRICS]
         metrics += list(TICKET_METRICS) * len(keys)
@@ -393,6 +407,8 @@ def _ci(values: list[float], confidence: float) -> list[float] | None:
         return [float(arr[0]), float(arr[0])]
     mean = float(arr.mean())
     sem = float(arr.std(ddof=1)) / math.sqrt(arr.size)
+    from scipy import stats  # imported on first use: scipy.stats is slow to import
+
     lo, hi = stats.t.interval(confidence, arr.size - 1, loc=mean, scale=sem)
     return [float(lo), float(hi)]
 

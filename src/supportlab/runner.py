@@ -6,6 +6,7 @@ are byte-identical for any ``workers``. The library never prints: progress goes 
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 from collections.abc import Callable
@@ -128,7 +129,9 @@ def _run_parallel(
     progress: Progress | None,
 ) -> LimitExceeded | None:
     fired: LimitExceeded | None = None
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+    # spawn, not fork: forking a process that runs polars' thread pool can deadlock
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
         pending: dict[Future[TaskResult], Task] = {pool.submit(run_task, exp, t, deadline): t for t in tasks}
         while pending and fired is None:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy import special
 
 from supportlab.model import Scenario
 from supportlab.seeds import Purpose, uniforms
@@ -207,6 +206,8 @@ def _channel_draws(scenario: Scenario, c: int, arrival: np.ndarray, sid: StreamI
             u(Purpose.TIER2_HANDLE), intent, [i.tier2_handle_time or i.handle_time for i in wl.intents]
         )
     transfer = sysm.transfer_time.ppf(u(Purpose.TRANSFER))
+    from scipy import special  # imported on first use: keeps start-up fast
+
     csat_noise = CSAT_NOISE_SD * special.ndtri(np.clip(u(Purpose.CSAT), 1e-12, 1 - 1e-12))
     return {
         "channel": np.full(n, c, dtype=np.int64),

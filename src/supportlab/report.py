@@ -1,0 +1,274 @@
+"""summary.json and report.md of a result bundle (DESIGN.md §4).
+
+:func:`build_summary` assembles the summary.json body from the per-arm metric statistics;
+:func:`render_report` turns it into the human report. Both are deterministic: the same inputs give
+the same text (no timestamps other than the run id).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from decimal import ROUND_HALF_UP, Decimal
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from supportlab.bundle import FORMAT, json_safe
+from supportlab.catalog import METRICS, metric_info
+from supportlab.model import Experiment
+
+#: shown for a missing, null or NaN value
+MISSING = "–"
+
+_UNIT_LABELS = {
+    "seconds": "s",
+    "ratio": "share",
+    "count": "count",
+    "per_hour": "per h",
+    "score": "1–5",
+    "length": "tickets",
+}
+
+
+def build_summary(
+    experiment: Experiment,
+    run_id: str,
+    arms_metrics: Mapping[str, Mapping[str, Mapping[str, Any]]],
+    expectations: Sequence[Mapping[str, Any]],
+    status: str,
+    limit: str | None,
+) -> dict[str, Any]:
+    """The summary.json body.
+
+    ``arms_metrics`` is ``{arm: {metric: {"mean", "ci", "replications"}}}`` as the metrics module
+    computes it; ``expectations`` the checked ``[expect]`` entries
+    (``{"metric", "arm", "min"?, "max"?, "value", "met"}``). Arms come in the experiment's order
+    (control first), metrics in the order given. NaN becomes None, so the result is JSON-ready.
+    """
+    order = [arm.name for arm in experiment.arms]
+    order += [name for name in arms_metrics if name not in order]
+    arms: dict[str, Any] = {}
+    for name in order:
+        metrics = arms_metrics.get(name, {})
+        arms[name] = {
+            "metrics": {
+                metric: {
+                    "mean": stats.get("mean"),
+                    "ci": stats.get("ci"),
+                    "replications": list(stats.get("replications", [])),
+                    **{k: v for k, v in stats.items() if k not in ("mean", "ci", "replications")},
+                }
+                for metric, stats in metrics.items()
+            }
+        }
+    summary: dict[str, Any] = {
+        "format": FORMAT,
+        "experiment": experiment.name,
+        "run_id": run_id,
+        "seed": experiment.seed,
+        "replications": experiment.replications,
+        "status": status,
+        "limit": limit,
+        "arms": arms,
+        "expectations": [dict(e) for e in expectations],
+    }
+    result: dict[str, Any] = json_safe(summary)
+    return result
+
+
+# --------------------------------------------------------------------------------------------------
+# number formatting
+
+
+def _finite(x: Any) -> float | None:
+    if x is None or isinstance(x, bool):
+        return None
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _decimals(magnitude: float, digits: int = 3) -> int:
+    """Decimals that show ``digits`` significant digits of a number of this magnitude."""
+    if magnitude == 0:
+        return 0
+    return max(0, digits - 1 - math.floor(math.log10(abs(magnitude))))
+
+
+def _fixed(x: float, decimals: int) -> str:
+    """``x`` with ``decimals`` decimals, halves rounded away from zero (712.5 → 713)."""
+    q = Decimal(repr(x)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    text = f"{q:f}"
+    return "0" + text[2:] if text.startswith("-0") and q == 0 else text
+
+
+def format_number(x: Any, digits: int = 3) -> str:
+    """``x`` with ``digits`` significant digits (whole numbers from 100 up); None/NaN → ``–``."""
+    f = _finite(x)
+    if f is None:
+        return MISSING
+    return _fixed(f, _decimals(f, digits))
+
+
+def format_estimate(mean: Any, ci: Any, digits: int = 3) -> str:
+    """``41.2 [38.0, 44.5]``: the mean and its confidence interval, each to ``digits`` significant
+    digits (a wide interval does not eat the mean's precision)."""
+    if _finite(mean) is None:
+        return MISSING
+    text = format_number(mean, digits)
+    if isinstance(ci, (list, tuple)) and len(ci) == 2 and any(_finite(v) is not None for v in ci):
+        text += f" [{format_number(ci[0], digits)}, {format_number(ci[1], digits)}]"
+    return text
+
+
+def _plain(x: Any) -> str:
+    """A bound as written: 600 rather than 600.0, 0.8 rather than 0.800."""
+    if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return str(x)
+
+
+def format_value(value: Any) -> str:
+    """A TOML-like rendering of an arm's override value (``0.5``, ``"fifo"``, ``true``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{k} = {format_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    return str(value)
+
+
+# --------------------------------------------------------------------------------------------------
+# the report
+
+
+def _metric_rows(experiment: Experiment, arms: Mapping[str, Any]) -> list[str]:
+    """Metric names present in any arm: catalog order, ``utilization.<pool>`` after utilization."""
+    present: set[str] = set()
+    for arm in arms.values():
+        present.update((arm or {}).get("metrics", {}) or {})
+    pools: list[str] = []
+    for arm in experiment.arms:
+        for pool in arm.scenario.system.pools:
+            if pool.name not in pools:
+                pools.append(pool.name)
+    per_pool = [f"utilization.{p}" for p in pools if f"utilization.{p}" in present]
+    per_pool += sorted(m for m in present if m.startswith("utilization.") and m not in per_pool)
+    rows: list[str] = []
+    for name in METRICS:
+        if name in present:
+            rows.append(name)
+        if name == "utilization":
+            rows.extend(per_pool)
+    return rows
+
+
+def _unit(name: str) -> str:
+    info = metric_info(name, (name.split(".", 1)[1],) if name.startswith("utilization.") else ())
+    return _UNIT_LABELS.get(info.unit, info.unit) if info else ""
+
+
+def _table(header: list[str], rows: list[list[str]], align: list[str]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def _expected_range(e: Mapping[str, Any]) -> str:
+    lo, hi = e.get("min"), e.get("max")
+    if lo is not None and hi is not None:
+        return f"{_plain(lo)} to {_plain(hi)}"
+    if lo is not None:
+        return f"≥ {_plain(lo)}"
+    if hi is not None:
+        return f"≤ {_plain(hi)}"
+    return MISSING
+
+
+def _met(flag: Any) -> str:
+    if flag is True:
+        return "✓"
+    if flag is False:
+        return "✗"
+    return MISSING
+
+
+def render_report(experiment: Experiment, summary: Mapping[str, Any], status: str, limit: str | None) -> str:
+    """report.md: what ran, the per-arm metrics with 95% CIs, the expectations and the variants."""
+    run_id = summary.get("run_id", "")
+    replications = summary.get("replications", experiment.replications)
+    seed = summary.get("seed", experiment.seed)
+    arms_summary: Mapping[str, Any] = summary.get("arms", {}) or {}
+    arm_names = [a.name for a in experiment.arms if a.name in arms_summary]
+    arm_names += [name for name in arms_summary if name not in arm_names]
+
+    out: list[str] = [f"# {experiment.name} · run {run_id}", ""]
+    if experiment.description:
+        out += [experiment.description, ""]
+    if experiment.hypothesis:
+        out += [f"**Hypothesis:** {experiment.hypothesis}", ""]
+    if status == "aborted":
+        why = f"the `{limit}` limit was reached" if limit else "the run stopped early"
+        out += [f"**Status:** aborted: {why}; the results cover only what ran before it.", ""]
+    else:
+        out += [f"**Status:** {status}", ""]
+    out += [f"Seed {seed}, {replications} replications, arms: {', '.join(arm_names) or MISSING}.", ""]
+    if experiment.objective is not None:
+        obj = experiment.objective
+        effect = ""
+        if obj.min_effect is not None:
+            effect = f", minimum effect {_plain(obj.min_effect * 100)}%"
+        elif obj.min_effect_abs is not None:
+            effect = f", minimum effect {_plain(obj.min_effect_abs)}"
+        out += [f"**Objective:** {obj.direction} `{obj.metric}`{effect} (alpha {_plain(obj.alpha)}).", ""]
+
+    out += ["## Metrics", ""]
+    rows = _metric_rows(experiment, arms_summary)
+    if rows and arm_names:
+        out += ["Mean over replications with the 95% confidence interval; times in seconds.", ""]
+        table_rows = []
+        for metric in rows:
+            cells = [f"`{metric}`", _unit(metric)]
+            for arm in arm_names:
+                stats = ((arms_summary.get(arm) or {}).get("metrics") or {}).get(metric) or {}
+                cells.append(format_estimate(stats.get("mean"), stats.get("ci")))
+            table_rows.append(cells)
+        out += _table(["metric", "unit", *arm_names], table_rows, ["---", "---", *["---:"] * len(arm_names)])
+    else:
+        out.append("No metrics were recorded.")
+    out.append("")
+
+    expectations = summary.get("expectations", []) or []
+    if expectations:
+        out += ["## Expectations", ""]
+        exp_rows = [
+            [
+                f"`{e.get('metric', '')}`",
+                str(e.get("arm", "control")),
+                _expected_range(e),
+                format_number(e.get("value")),
+                _met(e.get("met")),
+            ]
+            for e in expectations
+        ]
+        out += _table(["metric", "arm", "expected", "value", "met"], exp_rows,
+                      ["---", "---", "---", "---:", ":---:"])
+        met = sum(1 for e in expectations if e.get("met") is True)
+        out += ["", f"{met} of {len(expectations)} expectations met.", ""]
+
+    variants = experiment.arms[1:]
+    if variants:
+        out += ["## Variants", ""]
+        for arm in variants:
+            changes = ", ".join(f"`{path} = {format_value(value)}`" for path, value in arm.changes)
+            out.append(f"- **{arm.name}**: {changes or 'no changes'}")
+        out.append("")
+
+    return "\n".join(out).rstrip("\n") + "\n"
