@@ -395,3 +395,40 @@ def test_single_queue_recursion_equals_the_event_loop(scen):
     slow = simulate(scen, wl, arm="a", replication=0, window=(0.0, 6 * HOUR), _force_event_loop=True)
     assert fast.tickets.equals(slow.tickets)
     assert fast.legs.equals(slow.legs)
+
+
+def test_events_trace_every_hop_in_order():
+    from supportlab.trace import events
+    from supportlab.vocab import Vocabulary
+
+    for scen in (bot_scenario(), escalation_scenario()):
+        _, sim = run(scen, horizon=2 * HOUR, warmup=0.0)
+        ev = events(sim.tickets, sim.legs, Vocabulary.of_scenarios(["control"], [scen]))
+        assert ev.columns == ["arm", "replication", "ticket", "session_id", "time", "event", "hop", "component",
+                              "latency"]
+        # one ticket's events are contiguous, numbered 0.., and never go back in time
+        check = ev.with_columns(
+            dt=pl.col("time").diff().over("ticket"), expected_hop=pl.int_range(pl.len()).over("ticket")
+        )
+        assert (check["dt"].fill_null(0.0) >= 0).all()
+        assert (check["hop"] == check["expected_hop"]).all()
+        assert ev["ticket"].is_sorted()
+        t = sim.tickets
+        counts = ev["event"].cast(pl.String).value_counts()
+        got = dict(zip(counts["event"], counts["count"]))
+        assert got["arrive"] == t.height
+        assert got["resolve"] == t["resolved_at"].is_not_null().sum()
+        assert got["answer"] == sim.legs["start"].is_not_null().sum()
+        assert got.get("transfer", 0) == t["transferred"].sum()
+        assert got.get("escalate", 0) == t["escalated"].sum()
+        # the resolving agent is the agent of the last leg
+        res = ev.filter(pl.col("event") == "resolve").join(
+            t.select("ticket", "outcome", "agent", "tier2_agent"), on="ticket"
+        )
+        by_bot = res.filter(pl.col("outcome") == "bot")
+        assert (by_bot["component"].cast(pl.String) == "bot").all()
+        tier2 = res.filter(pl.col("tier2_agent").is_not_null())
+        assert (tier2["component"].cast(pl.String) == tier2["tier2_agent"].cast(pl.String)).all()
+    transferred = ev.filter(pl.col("event") == "transfer")
+    if transferred.height:
+        assert transferred["latency"].is_null().all()

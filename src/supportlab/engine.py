@@ -47,17 +47,16 @@ import polars as pl
 from supportlab.errors import LimitExceeded
 from supportlab.model import Scenario
 from supportlab.staffing import schedule_steps
+from supportlab.vocab import Vocabulary
 from supportlab.workload import skill_names
 
 # event kinds on the heap
 _END, _ABANDON, _ENTER2, _SHIFT = 0, 1, 2, 3
 # leg kinds
 _LEG_FIRST, _LEG_AFTER_TRANSFER, _LEG_TIER2 = 1, 2, 3
-# outcomes
-OUTCOMES = ("unserved", "bot", "resolved", "abandoned")
+# outcomes: indexes into vocab.OUTCOMES
 _UNSERVED, _BOT, _RESOLVED, _ABANDONED = 0, 1, 2, 3
-# KB lookup results
-KB_RESULTS = ("none", "hit", "miss", "fallback-hit", "fallback-miss", "failed")
+# KB lookup results: 0 = none, else 1 + the index into vocab.KB_RESULTS
 _KB_NONE, _KB_HIT, _KB_MISS, _KB_FB_HIT, _KB_FB_MISS, _KB_FAILED = range(6)
 _EPS = 1e-9
 _CHECK_EVERY = 65_536
@@ -71,6 +70,17 @@ class SimResult:
 
 class _Legs:
     """Per-ticket arrays of one leg kind (first contact, after transfer, tier 2)."""
+
+    @classmethod
+    def of(cls, **arrays: np.ndarray) -> _Legs:
+        """Legs from whole numpy arrays (the single-queue recursion); KB fields stay empty."""
+        legs = cls.__new__(cls)
+        for k, v in arrays.items():
+            setattr(legs, k, v)
+        n = len(arrays["queued"])
+        legs.kb = np.zeros(n, dtype=np.int8)
+        legs.kb_latency = np.full(n, np.nan)
+        return legs
 
     def __init__(self, n: int) -> None:
         nan = array("d", [math.nan]) * n
@@ -91,13 +101,15 @@ def simulate(
     arm: str,
     replication: int,
     window: tuple[float, float],
+    vocab: Vocabulary | None = None,
     deadline: float | None = None,
     _force_event_loop: bool = False,
 ) -> SimResult:
     """Simulate one arm × replication of ``workload``.
 
     ``window`` is the measurement window [warmup, end of arrivals): tickets arriving in it are
-    ``measured``. ``deadline`` is a ``time.time()`` after which the run stops with :class:`LimitExceeded`.
+    ``measured``. ``vocab`` fixes the categories of the name columns (by default: this arm's names;
+    the runner passes the experiment's, so all arms share one set). ``deadline`` is a ``time.time()`` after which the run stops with :class:`LimitExceeded`.
     """
     from supportlab.outcomes import build_tables
 
@@ -106,7 +118,8 @@ def simulate(
         sim.run_single_queue()
     else:
         sim.run()
-    return build_tables(sim, arm=arm, replication=replication, window=window)
+    vocab = vocab or Vocabulary.of_scenarios([arm], [scenario])
+    return build_tables(sim, arm=arm, replication=replication, window=window, vocab=vocab)
 
 
 class _Simulator:
@@ -174,13 +187,8 @@ class _Simulator:
                 self.pool_keys[p_idx].append(key)
 
         # --- outputs ------------------------------------------------------------------------------
-        self.legs = {k: _Legs(n) for k in (_LEG_FIRST, _LEG_AFTER_TRANSFER, _LEG_TIER2)}
-        self.waiting = bytearray(n)  # 1 while the ticket sits in a queue
-        self.waiting_leg = bytearray(n)
-        self.outcome = array("b", [_UNSERVED]) * n
-        self.resolved_at = array("d", [math.nan]) * n
-        self.abandoned_at = array("d", [math.nan]) * n
-        self.transferred = bytearray(n)
+        # per-ticket outputs: made by run() (see _load_inputs) or run_single_queue()
+        self.legs: dict[int, _Legs] = {}
 
         # --- KB ------------------------------------------------------------------------------------
         kb = sysm.kb
@@ -198,6 +206,14 @@ class _Simulator:
     def _load_inputs(self) -> None:
         """Per-ticket inputs of the general engine as Python lists (fast scalar access)."""
         wl = self.wl
+        n = self.n
+        self.legs = {leg: _Legs(n) for leg in (_LEG_FIRST, _LEG_AFTER_TRANSFER, _LEG_TIER2)}
+        self.waiting = bytearray(n)  # 1 while the ticket sits in a queue
+        self.waiting_leg = bytearray(n)
+        self.outcome = array("b", [_UNSERVED]) * n
+        self.resolved_at = array("d", [math.nan]) * n
+        self.abandoned_at = array("d", [math.nan]) * n
+        self.transferred = bytearray(n)
         self.channel = wl["channel"].to_physical().to_list()
         self.intent = wl["intent"].to_physical().to_list()
         self.priority = wl["priority"].to_list()
@@ -243,44 +259,65 @@ class _Simulator:
         same time go to the one idle longest (the same order the event loop's idle queue keeps).
         """
         wl = self.wl
-        arrival = wl["arrival"].to_list()
-        handle = wl["handle"].to_list()
-        patience = wl["patience"].to_list()
-        lg = self.legs[_LEG_FIRST]
-        queued, dequeued, start_a, end_a, agent_a = lg.queued, lg.dequeued, lg.start, lg.end, lg.agent
-        outcome, resolved_at, abandoned_at = self.outcome, self.resolved_at, self.abandoned_at
-        pool_a = lg.pool
-        agents = self.pool_agents[0]
-        heap = [(0.0, k, a) for k, a in enumerate(agents)]
-        order = len(agents)
+        n = self.n
+        arrival_np = wl["arrival"].to_numpy()
+        patience_np = wl["patience"].to_numpy()
+        # array('d') hands out Python floats on access without keeping a million of them alive
+        arrival = array("d", arrival_np.tobytes())
+        handle = array("d", wl["handle"].to_numpy().tobytes())
+        start = array("d", bytes(8 * n))
+        agent = array("i", bytes(4 * n))
+        c = len(self.pool_agents[0])
+        # heap of (time the agent is free, tie-break, agent): ties go to the agent free longest, then
+        # to the lower index, exactly as the event loop's idle queue orders them
+        heap = [(0.0, k - c, a) for k, a in enumerate(self.pool_agents[0])]
         replace = heapq.heapreplace
-        deadline = self.deadline
-        for i in range(self.n):
-            if deadline is not None and i % _CHECK_EVERY == 0 and i and time.time() > deadline:
+        abandon = not np.isinf(patience_np).all()
+        patience = array("d", patience_np.tobytes()) if abandon else None
+        for lo in range(0, n, _CHECK_EVERY):
+            if self.deadline is not None and time.time() > self.deadline:
                 raise LimitExceeded("max_wall_time", "the run passed [limits] max_wall_time")
-            t = arrival[i]
-            queued[i] = t
-            free, _, a = heap[0]
-            if free > t:
-                if free - t > patience[i]:
-                    gone = t + patience[i]
-                    dequeued[i] = gone
-                    abandoned_at[i] = gone
-                    outcome[i] = _ABANDONED
-                    continue
-                t0 = free
+            hi = min(n, lo + _CHECK_EVERY)
+            if patience is None:
+                for i in range(lo, hi):
+                    t = arrival[i]
+                    free, _, a = heap[0]
+                    if free > t:
+                        t = free
+                    replace(heap, (t + handle[i], i, a))
+                    start[i] = t
+                    agent[i] = a
             else:
-                t0 = t
-            end = t0 + handle[i]
-            order += 1
-            replace(heap, (end, order, a))
-            dequeued[i] = t0
-            start_a[i] = t0
-            end_a[i] = end
-            agent_a[i] = a
-            pool_a[i] = 0
-            outcome[i] = _RESOLVED
-            resolved_at[i] = end
+                for i in range(lo, hi):
+                    t = arrival[i]
+                    free, _, a = heap[0]
+                    if free > t:
+                        if free - t > patience[i]:
+                            start[i] = math.nan
+                            agent[i] = -1
+                            continue
+                        t = free
+                    replace(heap, (t + handle[i], i, a))
+                    start[i] = t
+                    agent[i] = a
+        # everything else follows from the start times, vectorised
+        start_np = np.frombuffer(start, dtype=np.float64)
+        agent_np = np.frombuffer(agent, dtype=np.int32)
+        gone = np.isnan(start_np)
+        left = np.where(gone, arrival_np + patience_np, np.nan)
+        end = start_np + wl["handle"].to_numpy()
+        self.legs[_LEG_FIRST] = _Legs.of(
+            queued=arrival_np,
+            dequeued=np.where(gone, left, start_np),
+            start=start_np,
+            end=end,
+            pool=np.where(gone, -1, 0).astype(np.int32),
+            agent=agent_np,
+        )
+        self.outcome = np.where(gone, _ABANDONED, _RESOLVED).astype(np.int8)
+        self.resolved_at = end
+        self.abandoned_at = left
+        self.transferred = np.zeros(n, dtype=np.uint8)
 
     # ------------------------------------------------------------------------------------------------
     def push(self, t: float, kind: int, a: int, b: int) -> None:

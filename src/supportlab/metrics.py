@@ -115,8 +115,10 @@ class Window:
 # ticket-level metrics: one set of expressions, grouped by a constant (headline) or by a segment key
 
 
-def _ticket_columns(skill: pl.Expr) -> list[pl.Expr]:
-    """One f64 column per ticket metric source, null outside the metric's set of tickets.
+def _ticket_columns(skill: pl.Expr, routed_skill: pl.Expr) -> list[pl.Expr]:
+    """One column per ticket metric source, null outside the metric's set of tickets.
+
+    Shares are Boolean columns (a bit per ticket, not eight bytes): their mean is the share.
 
     Aggregating these with null-skipping counts, means and quantiles gives every ticket metric, the same
     way for the whole table and for each segment group (and much faster than per-group filters).
@@ -128,7 +130,7 @@ def _ticket_columns(skill: pl.Expr) -> list[pl.Expr]:
     contained = pl.col("contained").fill_null(False)
 
     def among(cond: pl.Expr, value: pl.Expr, name: str) -> pl.Expr:
-        return pl.when(cond).then(value.cast(pl.Float64)).alias(name)
+        return pl.when(cond).then(value).alias(name)
 
     def flag(col: str | pl.Expr) -> pl.Expr:
         return (pl.col(col) if isinstance(col, str) else col).fill_null(False)
@@ -136,17 +138,17 @@ def _ticket_columns(skill: pl.Expr) -> list[pl.Expr]:
     return [
         pl.col("first_response").cast(pl.Float64).alias("first_response"),
         pl.col("wait").cast(pl.Float64).alias("wait"),
-        among(resolved, pl.col("resolution"), "resolution"),
+        among(resolved, pl.col("resolution").cast(pl.Float64), "resolution"),
         pl.col("handle").cast(pl.Float64).alias("handle"),
         among(pl.col("queued").is_not_null(), flag(pl.col("outcome") == "abandoned"), "abandon_rate"),
-        flag("sla_met").cast(pl.Float64).alias("sla_attainment"),
+        flag("sla_met").alias("sla_attainment"),
         among(resolved, flag("fcr"), "fcr_rate"),
         among(agent, escalated, "escalation_rate"),
-        among(escalated, pl.col("handoff"), "handoff"),
+        among(escalated, pl.col("handoff").cast(pl.Float64), "handoff"),
         among(escalated, flag("context_lost"), "context_loss_rate"),
         among(agent, flag("right_skill"), "routing_accuracy"),
         among(met_bot, contained, "bot_containment_rate"),
-        among(met_bot & ~contained, flag(pl.col("routed_skill") == skill), "bot_triage_accuracy"),
+        among(met_bot & ~contained, flag(routed_skill == skill), "bot_triage_accuracy"),
         pl.col("csat").cast(pl.Float64).alias("csat"),
     ]
 
@@ -201,10 +203,16 @@ def _prepare_tickets(tickets: pl.DataFrame, legs: pl.DataFrame, scenario: Scenar
     else, for tickets never answered, the pool of its lowest-numbered leg.
     """
     skills = {i.name: i.skill for i in scenario.workload.intents}
-    m = _nan_to_null(tickets.filter(pl.col("measured").fill_null(False)), _TICKET_FLOATS)
-    m = m.with_columns(pl.col(c).cast(pl.String) for c in ("channel", "intent", "persona", "pool"))
-    skill = pl.col("intent").replace_strict(skills, default=pl.col("intent"), return_dtype=pl.String)
-    m = m.select("ticket", "channel", "intent", "persona", "pool", *_ticket_columns(skill))
+    # lazily: only the columns the metrics read are filtered and materialised; the segment keys keep
+    # their type (names are compared as strings only for the bot triage check)
+    floats = [c for c in _TICKET_FLOATS if c in tickets.columns and tickets.schema[c].is_float()]
+    lf = tickets.lazy().filter(pl.col("measured").fill_null(False)).with_columns(pl.col(floats).fill_nan(None))
+    intent = pl.col("intent").cast(pl.String)
+    skill = intent.replace_strict(skills, default=intent, return_dtype=pl.String)
+    m = lf.select(
+        "ticket", "channel", "intent", "persona", "pool",
+        *_ticket_columns(skill, pl.col("routed_skill").cast(pl.String)),
+    ).collect()  # fmt: skip
     unanswered = m.filter(pl.col("pool").is_null())["ticket"]
     if legs.height and unanswered.len():
         first = (
@@ -235,6 +243,7 @@ def _group_metrics(m: pl.DataFrame, key: str, known: Iterable[str]) -> tuple[lis
     """
     aggs, post = _ticket_aggs()
     wide = m.filter(pl.col(key).is_not_null()).group_by(key).agg(aggs).with_columns(post)
+    wide = wide.with_columns(pl.col(key).cast(pl.String))
     values = sorted(set(known) | set(wide[key].to_list()))
     full = pl.DataFrame({key: values}, schema={key: pl.String}).join(wide, on=key, how="left")
     full = full.with_columns(pl.col("tickets").fill_null(0.0))

@@ -7,8 +7,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
+from supportlab.vocab import KB_RESULTS, OUTCOMES, Vocabulary
+from supportlab.workload import skill_names
+
 if TYPE_CHECKING:
-    from supportlab.engine import SimResult, _Simulator
+    from supportlab.engine import SimResult, _Legs, _Simulator
 
 # satisfaction model (documented in engine.py)
 CSAT_BASE = 4.5
@@ -25,21 +28,55 @@ def _f64(a: object) -> np.ndarray:
     return np.frombuffer(a, dtype=np.float64)  # type: ignore[call-overload]
 
 
-def _names(codes: np.ndarray, names: list[str]) -> pl.Series:
-    """Codes (-1 = null) to a string series."""
-    lookup = pl.Series(names + [None], dtype=pl.String)
-    return lookup.gather(np.where(codes < 0, len(names), codes))
+class _Enums:
+    """Maps the engine's scenario-local codes onto the experiment-wide :class:`Vocabulary` enums."""
+
+    def __init__(self, vocab: Vocabulary) -> None:
+        self.vocab = vocab
+        self._lookup: dict[str, pl.Series] = {}
+
+    def series(self, kind: str, local_names: list[str] | tuple[str, ...], codes: np.ndarray) -> pl.Series:
+        """Codes into ``local_names`` (-1 = null) as a column of the vocabulary's ``kind`` enum."""
+        enum = self.vocab.enum(kind)
+        cats = enum.categories.to_list()
+        if kind not in self._lookup:
+            self._lookup[kind] = pl.Series([*cats, None], dtype=enum)
+        if list(local_names) == cats[: len(local_names)] and codes.min(initial=0) >= 0:
+            return self._lookup[kind].gather(codes)  # local codes are the vocabulary's: no remapping
+        remap = np.array([cats.index(name) for name in local_names] + [len(cats)], dtype=np.int64)
+        return self._lookup[kind].gather(remap[np.where(codes < 0, len(local_names), codes)])
+
+    def null(self, kind: str, n: int) -> pl.Series:
+        return pl.Series(dtype=self.vocab.enum(kind)).extend_constant(None, n)
+
+    def constant(self, kind: str, name: str, n: int) -> pl.Series:
+        return pl.Series([name], dtype=self.vocab.enum(kind)).extend_constant(name, n - 1) if n else pl.Series(
+            dtype=self.vocab.enum(kind)
+        )
 
 
-def build_tables(sim: _Simulator, *, arm: str, replication: int, window: tuple[float, float]) -> SimResult:
-    from supportlab.engine import KB_RESULTS, OUTCOMES, SimResult
+def _floats(x: np.ndarray) -> pl.Series:
+    """NaN → null; an all-NaN column costs no memory, one without NaN is not copied."""
+    nan = np.isnan(x)
+    if nan.all():
+        return pl.Series(dtype=pl.Float64).extend_constant(None, len(x))
+    if not nan.any():
+        return pl.Series(x)
+    return pl.Series(x).fill_nan(None)
 
+
+def build_tables(
+    sim: _Simulator, *, arm: str, replication: int, window: tuple[float, float], vocab: Vocabulary
+) -> SimResult:
+    from supportlab.engine import SimResult
+
+    enums = _Enums(vocab)
     wl = sim.wl
     n = sim.n
     scen = sim.scenario
     pool_names = [p.name for p in scen.system.pools]
     legs = sim.legs
-    l1, l2, l3 = legs[1], legs[2], legs[3]
+    l1 = legs[1]
     arrival = wl["arrival"].to_numpy()
     bot_latency = wl["bot_latency"].to_numpy()
     bot_reply = arrival + bot_latency  # NaN without bot
@@ -50,11 +87,12 @@ def build_tables(sim: _Simulator, *, arm: str, replication: int, window: tuple[f
     answered = ~np.isnan(start1)
     outcome = np.frombuffer(sim.outcome, dtype=np.int8)
     transferred = np.frombuffer(bytes(sim.transferred), dtype=np.uint8).astype(bool)
-    escalated = ~np.isnan(_f64(l3.queued))
+    l3 = legs.get(3)
+    escalated = ~np.isnan(_f64(l3.queued)) if l3 is not None else np.zeros(n, dtype=bool)
 
     wait = np.zeros(n)
     handle = np.zeros(n)
-    for lg in (l1, l2, l3):
+    for lg in legs.values():
         q, d, s, e = _f64(lg.queued), _f64(lg.dequeued), _f64(lg.start), _f64(lg.end)
         wait += np.where(np.isnan(d) | np.isnan(q), 0.0, d - q)
         handle += np.where(np.isnan(e) | np.isnan(s), 0.0, e - s)
@@ -85,57 +123,69 @@ def build_tables(sim: _Simulator, *, arm: str, replication: int, window: tuple[f
     score = np.where(resolved, score, CSAT_UNANSWERED + CSAT_SENTIMENT * sentiment)
     csat = np.clip(score + wl["csat_noise"].to_numpy(), 1.0, 5.0)
 
-    kb1 = np.frombuffer(l1.kb, dtype=np.int8).astype(np.int64)
-    kb_first = np.where(kb1 > 0, kb1, -1)
-    kb_labels = list(KB_RESULTS)
-
     def opt_bool(x: np.ndarray, mask: np.ndarray) -> pl.Series:
+        if not mask.any():
+            return pl.Series(dtype=pl.Boolean).extend_constant(None, n)
         return pl.Series(x).set(pl.Series(~mask), None)  # type: ignore[arg-type]
+
+    def local(col: str, kind: str, names: list[str]) -> pl.Series:
+        return enums.series(kind, names, wl[col].to_physical().to_numpy().astype(np.int64))
+
+    def agent_cols(lg: _Legs | None) -> tuple[pl.Series, pl.Series]:
+        if lg is None:
+            return enums.null("pool", n), enums.null("agent", n)
+        pool = enums.series("pool", pool_names, np.frombuffer(lg.pool, dtype=np.int32).astype(np.int64))
+        agent = enums.series("agent", sim.agent_names, np.frombuffer(lg.agent, dtype=np.int32).astype(np.int64))
+        return pool, agent
 
     has_bot = ~np.isnan(bot_reply)
     ticket = wl["ticket"]
+    kb1 = np.frombuffer(l1.kb, dtype=np.int8).astype(np.int64) - 1  # the engine's 0 = no lookup
+    pool1, agent1 = agent_cols(l1)
+    pool3, agent3 = agent_cols(l3)
+    routed = local("routed_skill", "skill", skill_names(scen))
     cols: dict[str, pl.Series] = {
-        "arm": pl.Series("arm", [arm], dtype=pl.String).gather(np.zeros(n, dtype=np.int64)),
-        "replication": pl.Series("replication", np.full(n, replication, dtype=np.int64)),
+        "arm": enums.constant("arm", arm, n),
+        "replication": pl.Series(np.full(n, replication, dtype=np.int64)),
         "ticket": ticket,
         "session_id": pl.select((pl.lit(f"{replication}-") + ticket.cast(pl.String)).alias("s")).to_series()
         if n
         else pl.Series("session_id", [], dtype=pl.String),
-        "channel": wl["channel"].cast(pl.String),
-        "intent": wl["intent"].cast(pl.String),
-        "persona": wl["persona"].cast(pl.String),
+        "channel": local("channel", "channel", [c.name for c in scen.workload.channels]),
+        "intent": local("intent", "intent", [i.name for i in scen.workload.intents]),
+        "persona": local("persona", "persona", [p.name for p in scen.workload.personas]),
         "priority": wl["priority"],
         "measured": pl.Series((arrival >= window[0]) & (arrival < window[1])),
         "arrival": pl.Series(arrival),
-        "bot_reply": pl.Series(bot_reply).fill_nan(None),
+        "bot_reply": _floats(bot_reply),
         "contained": opt_bool(contained, has_bot),
-        "routed_skill": wl["routed_skill"].cast(pl.String).set(pl.Series(contained), None),  # type: ignore[arg-type]
-        "queued": pl.Series(_f64(l1.queued)).fill_nan(None),
-        "start": pl.Series(start1).fill_nan(None),
-        "pool": _names(np.frombuffer(l1.pool, dtype=np.int32).astype(np.int64), pool_names),
-        "agent": _names(np.frombuffer(l1.agent, dtype=np.int32).astype(np.int64), sim.agent_names),
+        "routed_skill": routed.set(pl.Series(contained), None) if contained.any() else routed,  # type: ignore[arg-type]
+        "queued": _floats(_f64(l1.queued)),
+        "start": _floats(start1),
+        "pool": pool1,
+        "agent": agent1,
         "right_skill": opt_bool(_right_skill(sim), answered),
         "transferred": pl.Series(transferred),
         "escalated": pl.Series(escalated),
-        "handoff": pl.Series(np.where(escalated, wl["handoff"].to_numpy(), np.nan)).fill_nan(None),
+        "handoff": _floats(np.where(escalated, wl["handoff"].to_numpy(), np.nan)),
         "context_lost": opt_bool(context_lost, escalated),
-        "tier2_start": pl.Series(_f64(l3.start)).fill_nan(None),
-        "tier2_pool": _names(np.frombuffer(l3.pool, dtype=np.int32).astype(np.int64), pool_names),
-        "tier2_agent": _names(np.frombuffer(l3.agent, dtype=np.int32).astype(np.int64), sim.agent_names),
-        "kb": _names(kb_first, kb_labels),
-        "abandoned_at": pl.Series(_f64(sim.abandoned_at)).fill_nan(None),
-        "resolved_at": pl.Series(resolved_at).fill_nan(None),
-        "outcome": _names(outcome.astype(np.int64), list(OUTCOMES)),
-        "first_response": pl.Series(first_response).fill_nan(None),
-        "wait": pl.Series(wait).fill_nan(None),
-        "handle": pl.Series(handle).fill_nan(None),
-        "resolution": pl.Series(resolved_at - arrival).fill_nan(None),
+        "tier2_start": _floats(_f64(l3.start)) if l3 is not None else _floats(np.full(n, np.nan)),
+        "tier2_pool": pool3,
+        "tier2_agent": agent3,
+        "kb": enums.series("kb", list(KB_RESULTS), kb1) if sim.kb is not None else enums.null("kb", n),
+        "abandoned_at": _floats(_f64(sim.abandoned_at)),
+        "resolved_at": _floats(resolved_at),
+        "outcome": enums.series("outcome", list(OUTCOMES), outcome.astype(np.int64)),
+        "first_response": _floats(first_response),
+        "wait": _floats(wait),
+        "handle": _floats(handle),
+        "resolution": _floats(resolved_at - arrival),
         "fcr": pl.Series(fcr),
         "sla_met": pl.Series(sla_met),
         "csat": pl.Series(csat),
     }
     tickets_df = pl.DataFrame([s.alias(k) for k, s in cols.items()])
-    return SimResult(tickets=tickets_df, legs=_legs_table(sim, arm, replication, channel_codes))
+    return SimResult(tickets=tickets_df, legs=_legs_table(sim, arm, replication, channel_codes, enums))
 
 
 def _right_skill(sim: _Simulator) -> np.ndarray:
@@ -148,9 +198,7 @@ def _right_skill(sim: _Simulator) -> np.ndarray:
     return has[np.where(pools < 0, len(sim.pool_skills), pools), true]
 
 
-def _legs_table(sim: _Simulator, arm: str, replication: int, channel: np.ndarray) -> pl.DataFrame:
-    from supportlab.engine import KB_RESULTS
-
+def _legs_table(sim: _Simulator, arm: str, replication: int, channel: np.ndarray, enums: _Enums) -> pl.DataFrame:
     pool_names = [p.name for p in sim.scenario.system.pools]
     load_of = np.array(sim.load_of + [[0.0] * len(sim.load_of[0])]) if sim.load_of else np.zeros((1, 1))
     frames = []
@@ -158,27 +206,30 @@ def _legs_table(sim: _Simulator, arm: str, replication: int, channel: np.ndarray
         queued = _f64(lg.queued)
         idx = np.flatnonzero(~np.isnan(queued))
         pool = np.frombuffer(lg.pool, dtype=np.int32).astype(np.int64)[idx]
-        kb = np.frombuffer(lg.kb, dtype=np.int8).astype(np.int64)[idx]
+        kb = np.frombuffer(lg.kb, dtype=np.int8).astype(np.int64)[idx] - 1
+        m = len(idx)
         frames.append(
             pl.DataFrame(
                 {
+                    "arm": enums.constant("arm", arm, m),
+                    "replication": pl.Series(np.full(m, replication, dtype=np.int64)),
                     "ticket": pl.Series(idx.astype(np.int64)),
-                    "leg": pl.Series(np.full(len(idx), leg, dtype=np.int64)),
+                    "leg": pl.Series(np.full(m, leg, dtype=np.int64)),
                     "queued": pl.Series(queued[idx]),
-                    "dequeued": pl.Series(_f64(lg.dequeued)[idx]).fill_nan(None),
-                    "start": pl.Series(_f64(lg.start)[idx]).fill_nan(None),
-                    "end": pl.Series(_f64(lg.end)[idx]).fill_nan(None),
-                    "pool": _names(pool, pool_names),
-                    "agent": _names(np.frombuffer(lg.agent, dtype=np.int32).astype(np.int64)[idx], sim.agent_names),
+                    "dequeued": _floats(_f64(lg.dequeued)[idx]),
+                    "start": _floats(_f64(lg.start)[idx]),
+                    "end": _floats(_f64(lg.end)[idx]),
+                    "pool": enums.series("pool", pool_names, pool),
+                    "agent": enums.series(
+                        "agent", sim.agent_names, np.frombuffer(lg.agent, dtype=np.int32).astype(np.int64)[idx]
+                    ),
                     "load": pl.Series(load_of[np.where(pool < 0, len(pool_names), pool), channel[idx]]),
-                    "kb": _names(np.where(kb > 0, kb, -1), list(KB_RESULTS)),
-                    "kb_latency": pl.Series(_f64(lg.kb_latency)[idx]).fill_nan(None),
+                    "kb": enums.series("kb", list(KB_RESULTS), kb) if sim.kb is not None else enums.null("kb", m),
+                    "kb_latency": _floats(_f64(lg.kb_latency)[idx])
+                    if sim.kb is not None
+                    else pl.Series(dtype=pl.Float64).extend_constant(None, m),
                 }
             )
         )
-    legs = pl.concat(frames).sort(["ticket", "leg"])
-    return legs.select(
-        pl.lit(arm, dtype=pl.String).alias("arm"),
-        pl.lit(replication, dtype=pl.Int64).alias("replication"),
-        pl.all(),
-    )
+    legs = pl.concat(frames) if len(frames) > 1 else frames[0]
+    return legs.sort(["ticket", "leg"]) if len(frames) > 1 else legs

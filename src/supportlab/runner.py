@@ -10,7 +10,7 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import polars as pl
@@ -21,6 +21,7 @@ from supportlab.errors import LimitExceeded, UsageError
 from supportlab.model import Experiment
 from supportlab.seeds import arm_key
 from supportlab.trace import events as make_events
+from supportlab.vocab import Vocabulary
 from supportlab.workload import StreamId, generate
 
 Progress = Callable[[int, int], None]
@@ -83,9 +84,16 @@ def run_task(exp: Experiment, task: Task, deadline: float | None) -> TaskResult:
         )
     end = exp.horizon if exp.horizon is not None else (float(wl["arrival"].max()) if wl.height else 0.0)  # type: ignore[arg-type]
     window = (exp.warmup, end)
-    sim = simulate(arm.scenario, wl, arm=arm.name, replication=task.replication, window=window, deadline=deadline)
-    ev = make_events(sim.tickets, sim.legs)
-    m = metrics_mod.compute(sim.tickets, sim.legs, arm.scenario, metrics_mod.Window(*window))
+    vocab = Vocabulary.of(exp)
+    sim = simulate(
+        arm.scenario, wl, arm=arm.name, replication=task.replication, window=window, vocab=vocab, deadline=deadline
+    )
+    del wl  # the largest table of the task: free it before the events are built
+    # events (numpy) and metrics (polars) only read the tables and release the GIL: side by side
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        events = pool.submit(make_events, sim.tickets, sim.legs, vocab)
+        m = metrics_mod.compute(sim.tickets, sim.legs, arm.scenario, metrics_mod.Window(*window))
+        ev = events.result()
     return TaskResult(task, sim.tickets, ev, m)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from supportlab.model import Scenario
-from supportlab.seeds import Purpose, uniforms
+from supportlab.seeds import Purpose, stream, uniforms
 
 HOUR = 3600.0
 DAY = 86_400.0
@@ -101,11 +101,18 @@ def generate(scenario: Scenario, sid: StreamId, *, horizon: float | None, ticket
             break
         until *= 2
     parts = [_channel_draws(scenario, c, arr, sid) for c, arr in enumerate(per_channel)]
-    cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    order = np.lexsort((cols["channel"], cols["arrival"]))  # by time, ties by channel: deterministic
-    if tickets is not None:
-        order = order[:tickets]
-    cols = {k: v[order] for k, v in cols.items()}
+    sizes = [len(a) for a in per_channel]
+    n_all = sum(sizes)
+    if len(parts) == 1:
+        order = None  # one channel: already in arrival order
+        n = min(n_all, tickets) if tickets is not None else n_all
+    else:
+        arrival = np.concatenate([p["arrival"] for p in parts])
+        channel = np.concatenate([p["channel"] for p in parts])
+        order = np.lexsort((channel, arrival))  # by time, ties by channel: deterministic
+        if tickets is not None:
+            order = order[:tickets]
+        n = len(order)
     skills = skill_names(scenario)
     enum = {
         "channel": pl.Enum([c.name for c in wl.channels]),
@@ -113,14 +120,22 @@ def generate(scenario: Scenario, sid: StreamId, *, horizon: float | None, ticket
         "persona": pl.Enum([p.name for p in wl.personas]),
         "routed_skill": pl.Enum(skills),
     }
-    n = len(order)
-    data: dict[str, pl.Series] = {"ticket": pl.Series("ticket", np.arange(n, dtype=np.int64))}
-    for k, v in cols.items():
-        if k in enum:
-            cats = pl.Series(k, enum[k].categories.to_list(), dtype=enum[k])
-            data[k] = cats.gather(v)
+    data: list[pl.Series] = [pl.Series("ticket", np.arange(n, dtype=np.int64))]
+    for k in parts[0]:
+        chunks = [p[k] for p in parts]
+        if all(c is None for c in chunks):
+            # a feature the scenario does not have: an all-null column costs no memory until read
+            data.append(pl.Series(k, dtype=pl.Float64).extend_constant(None, n))
+            continue
+        if order is None:
+            v = chunks[0][:n]
         else:
-            data[k] = pl.Series(k, v)
+            full = [np.full(size, np.nan) if c is None else c for c, size in zip(chunks, sizes, strict=True)]
+            v = np.concatenate(full)[order]
+        if k in enum:
+            data.append(pl.Series(k, enum[k].categories.to_list(), dtype=enum[k]).gather(v))
+        else:
+            data.append(pl.Series(k, v))
     return pl.DataFrame(data)
 
 
@@ -133,8 +148,11 @@ def skill_names(scenario: Scenario) -> list[str]:
     return out
 
 
-def _channel_draws(scenario: Scenario, c: int, arrival: np.ndarray, sid: StreamId) -> dict[str, np.ndarray]:
-    """Every per-ticket draw for the tickets of channel ``c`` (ticket k of the channel = row k)."""
+def _channel_draws(scenario: Scenario, c: int, arrival: np.ndarray, sid: StreamId) -> dict[str, np.ndarray | None]:
+    """Every per-ticket draw for the tickets of channel ``c`` (ticket k of the channel = row k).
+
+    None stands for a feature the channel does not have (null in the table: no bot, no KB, ...).
+    """
     wl, sysm = scenario.workload, scenario.system
     ch = wl.channels[c]
     n = len(arrival)
@@ -142,10 +160,12 @@ def _channel_draws(scenario: Scenario, c: int, arrival: np.ndarray, sid: StreamI
     def u(p: Purpose) -> np.ndarray:
         return uniforms(sid.seed, sid.replication, sid.arm, c, p, n)
 
-    nan = np.full(n, np.nan)
     false = np.zeros(n, dtype=bool)
-    intent = _pick(u(Purpose.INTENT), [i.share for i in wl.intents])
-    persona = _pick(u(Purpose.PERSONA), [p.share for p in wl.personas])
+    # one category needs no draw (and its stream is independent of every other, so skipping it changes nothing)
+    intent = _pick(u(Purpose.INTENT), [i.share for i in wl.intents]) if len(wl.intents) > 1 else np.zeros(n, np.int64)
+    persona = (
+        _pick(u(Purpose.PERSONA), [p.share for p in wl.personas]) if len(wl.personas) > 1 else np.zeros(n, np.int64)
+    )
     priority = (
         ch.priority
         + np.array([i.priority for i in wl.intents], dtype=np.int64)[intent]
@@ -163,7 +183,8 @@ def _channel_draws(scenario: Scenario, c: int, arrival: np.ndarray, sid: StreamI
     right_skill = skill_of_intent[intent]
     routed = right_skill.copy()
     bot = sysm.bot
-    bot_latency, contained, triage_ok = nan, false, np.ones(n, dtype=bool)
+    bot_latency: np.ndarray | None = None
+    contained, triage_ok = false, np.ones(n, dtype=bool)
     if bot is not None and (not bot.channels or ch.name in bot.channels):
         bot_latency = bot.latency.ppf(u(Purpose.BOT_LATENCY))
         p_contain = np.array([bot.containment_of(i.name) for i in wl.intents])[intent]
@@ -185,7 +206,9 @@ def _channel_draws(scenario: Scenario, c: int, arrival: np.ndarray, sid: StreamI
         triage_ok = routed == right_skill
 
     kb = sysm.kb
-    kb_u, kb_latency, kb_fb_latency = nan, nan, nan
+    kb_u: np.ndarray | None = None
+    kb_latency: np.ndarray | None = None
+    kb_fb_latency: np.ndarray | None = None
     if kb is not None:
         kb_u = u(Purpose.KB)
         kb_latency = kb.latency.ppf(u(Purpose.KB_LATENCY))
@@ -193,7 +216,9 @@ def _channel_draws(scenario: Scenario, c: int, arrival: np.ndarray, sid: StreamI
             kb_fb_latency = kb.fallback.latency.ppf(u(Purpose.KB_FALLBACK_LATENCY))
 
     p_esc = np.array([i.escalation for i in wl.intents])[intent]
-    escalate, handoff, context_lost, tier2 = false, nan, false, nan
+    escalate, context_lost = false, false
+    handoff: np.ndarray | None = None
+    tier2: np.ndarray | None = None
     if (p_esc > 0).any():
         escalate = u(Purpose.ESCALATE) < p_esc
         esc = sysm.escalation
@@ -205,10 +230,10 @@ def _channel_draws(scenario: Scenario, c: int, arrival: np.ndarray, sid: StreamI
         tier2 = _per_intent(
             u(Purpose.TIER2_HANDLE), intent, [i.tier2_handle_time or i.handle_time for i in wl.intents]
         )
-    transfer = sysm.transfer_time.ppf(u(Purpose.TRANSFER))
-    from scipy import special  # imported on first use: keeps start-up fast
-
-    csat_noise = CSAT_NOISE_SD * special.ndtri(np.clip(u(Purpose.CSAT), 1e-12, 1 - 1e-12))
+    # an agent without the ticket's skill can only get it through a bot's misroute or fifo routing
+    misroutes = sysm.routing == "fifo" or (bot is not None and bot.triage_accuracy < 1)
+    transfer = sysm.transfer_time.ppf(u(Purpose.TRANSFER)) if misroutes else None
+    csat_noise = CSAT_NOISE_SD * stream(sid.seed, sid.replication, sid.arm, c, Purpose.CSAT).standard_normal(n)
     return {
         "channel": np.full(n, c, dtype=np.int64),
         "intent": intent,
