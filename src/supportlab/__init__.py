@@ -1,7 +1,6 @@
 """supportlab: prototype and test customer-support workflows."""
 
 import os
-from importlib.metadata import PackageNotFoundError, version
 
 # polars allocates through jemalloc, which by default keeps freed pages for 10 s; a run frees large
 # tables stage after stage (workload, legs, ...), so hand them back sooner to keep peak memory down.
@@ -30,7 +29,15 @@ def _return_large_arrays_to_the_os() -> None:
 
 _return_large_arrays_to_the_os()
 
-try:
-    __version__ = version("supportlab")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
+
+
+def __getattr__(name: str) -> str:
+    """``supportlab.__version__``, looked up on first use (importlib.metadata is slow to import)."""
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("supportlab")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            return "0+unknown"
+    raise AttributeError(name)

@@ -41,7 +41,7 @@ class _Enums:
         cats = enum.categories.to_list()
         if kind not in self._lookup:
             self._lookup[kind] = pl.Series([*cats, None], dtype=enum)
-        if list(local_names) == cats[: len(local_names)] and codes.min(initial=0) >= 0:
+        if list(local_names) == cats[: len(local_names)] and (codes.size == 0 or codes.min() >= 0):
             return self._lookup[kind].gather(codes)  # local codes are the vocabulary's: no remapping
         remap = np.array([cats.index(name) for name in local_names] + [len(cats)], dtype=np.int64)
         return self._lookup[kind].gather(remap[np.where(codes < 0, len(local_names), codes)])
@@ -205,27 +205,33 @@ def _legs_table(sim: _Simulator, arm: str, replication: int, channel: np.ndarray
     for leg, lg in sim.legs.items():
         queued = _f64(lg.queued)
         idx = np.flatnonzero(~np.isnan(queued))
-        pool = np.frombuffer(lg.pool, dtype=np.int32).astype(np.int64)[idx]
-        kb = np.frombuffer(lg.kb, dtype=np.int8).astype(np.int64)[idx] - 1
         m = len(idx)
+
+        def take(a: np.ndarray, idx: np.ndarray = idx, every: bool = m == len(queued)) -> np.ndarray:
+            return a if every else a[idx]  # every ticket has this leg: no copy
+
+        pool = take(np.frombuffer(lg.pool, dtype=np.int32)).astype(np.int64)
+        single_load = len({x for row in sim.load_of for x in row}) == 1
         frames.append(
             pl.DataFrame(
                 {
                     "arm": enums.constant("arm", arm, m),
-                    "replication": pl.Series(np.full(m, replication, dtype=np.int64)),
+                    "replication": pl.repeat(replication, m, dtype=pl.Int64, eager=True),
                     "ticket": pl.Series(idx.astype(np.int64)),
-                    "leg": pl.Series(np.full(m, leg, dtype=np.int64)),
-                    "queued": pl.Series(queued[idx]),
-                    "dequeued": _floats(_f64(lg.dequeued)[idx]),
-                    "start": _floats(_f64(lg.start)[idx]),
-                    "end": _floats(_f64(lg.end)[idx]),
+                    "leg": pl.repeat(leg, m, dtype=pl.Int64, eager=True),
+                    "queued": pl.Series(take(queued)),
+                    "dequeued": _floats(take(_f64(lg.dequeued))),
+                    "start": _floats(take(_f64(lg.start))),
+                    "end": _floats(take(_f64(lg.end))),
                     "pool": enums.series("pool", pool_names, pool),
-                    "agent": enums.series(
-                        "agent", sim.agent_names, np.frombuffer(lg.agent, dtype=np.int32).astype(np.int64)[idx]
-                    ),
-                    "load": pl.Series(load_of[np.where(pool < 0, len(pool_names), pool), channel[idx]]),
-                    "kb": enums.series("kb", list(KB_RESULTS), kb) if sim.kb is not None else enums.null("kb", m),
-                    "kb_latency": _floats(_f64(lg.kb_latency)[idx])
+                    "agent": enums.series("agent", sim.agent_names, take(np.frombuffer(lg.agent, dtype=np.int32))),
+                    "load": pl.repeat(sim.load_of[0][0], m, dtype=pl.Float64, eager=True)
+                    if single_load
+                    else pl.Series(load_of[np.where(pool < 0, len(pool_names), pool), take(channel)]),
+                    "kb": enums.series("kb", list(KB_RESULTS), take(np.frombuffer(lg.kb, dtype=np.int8)).astype(np.int64) - 1)
+                    if sim.kb is not None
+                    else enums.null("kb", m),
+                    "kb_latency": _floats(take(_f64(lg.kb_latency)))
                     if sim.kb is not None
                     else pl.Series(dtype=pl.Float64).extend_constant(None, m),
                 }
