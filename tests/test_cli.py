@@ -271,3 +271,15 @@ def test_the_examples_do_not_need_shared(tmp_path):
     """The suite's copies of ../shared/examples are the files the tests use."""
     assert (DATA / "mmc.toml").exists() and (DATA / "erlang-a.toml").exists()
     shutil.copy(DATA / "mmc.toml", tmp_path / "mmc.toml")
+
+
+def test_two_runs_within_a_second_get_two_bundles(capsys, small, tmp_path):
+    first = Path(run_json(capsys, small, "--out", tmp_path, "--workers", "1")["bundle"])
+    second = Path(run_json(capsys, small, "--out", tmp_path, "--workers", "1")["bundle"])
+    assert first != second and first.exists() and second.exists()
+    assert sha(first / "tickets.parquet") == sha(second / "tickets.parquet")
+
+
+def test_no_partial_folder_is_left_after_a_run(capsys, small, tmp_path):
+    run_json(capsys, small, "--out", tmp_path, "--workers", "1")
+    assert [p.name for p in (tmp_path / "small").iterdir() if p.name.startswith(".")] == []

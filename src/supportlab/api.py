@@ -79,7 +79,7 @@ def _run_loaded(
     summary = report_mod.build_summary(
         exp, run_id or "", arms_metrics, expectations, output.status, output.limit
     )
-    run_id = run_id or bundle_mod.make_run_id(exp, started)
+    run_id = run_id or _free_run_id(out / exp.name, bundle_mod.make_run_id(exp, started))
     summary["run_id"] = run_id
     report_md = report_mod.render_report(exp, summary, output.status, output.limit)
     data = bundle_mod.RunData(
@@ -96,6 +96,15 @@ def _run_loaded(
     )
     path = bundle_mod.write_bundle(out, exp, run_id, data)
     return RunResult(path, run_id, exp, summary, output.status, output.limit, output.limit_message)
+
+
+def _free_run_id(parent: Path, run_id: str) -> str:
+    """``run_id``, or ``run_id-2``, ``-3``, ... when the same file ran twice within one second."""
+    candidate, n = run_id, 1
+    while (parent / candidate).exists():
+        n += 1
+        candidate = f"{run_id}-{n}"
+    return candidate
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,6 @@ def run(
     seed: Annotated[int | None, typer.Option(help="Override the master seed.")] = None,
     replications: Annotated[int | None, typer.Option(help="Override the number of replications.")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: the core count).")] = None,
-    log: Annotated[Path | None, typer.Option(help="Blueprint log (recorded by a later release).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object only.")] = False,
 ) -> None:
     """Run every arm of an experiment and write a result bundle."""
@@ -197,6 +196,10 @@ def main(argv: list[str] | None = None) -> None:
     except SupportlabError as e:
         err.print(f"{type(e).__name__}: {e}", markup=False)
         sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        # nothing half-written looks complete: an unfinished bundle stays in its hidden .partial folder
+        err.print("Interrupted.")
+        sys.exit(130)
     except Exception as e:  # noqa: BLE001 - the one place that turns a bug into a one-line message
         if debug:
             raise
