@@ -283,3 +283,23 @@ def test_two_runs_within_a_second_get_two_bundles(capsys, small, tmp_path):
 def test_no_partial_folder_is_left_after_a_run(capsys, small, tmp_path):
     run_json(capsys, small, "--out", tmp_path, "--workers", "1")
     assert [p.name for p in (tmp_path / "small").iterdir() if p.name.startswith(".")] == []
+
+
+def test_validate_reports_every_bad_file_and_still_checks_the_good_ones(capsys, small, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(SMALL.replace('agents = 6', 'agents = 0'))
+    code, out, err = cli(capsys, "validate", bad, small)
+    assert code == 2
+    assert out.strip() == f"{small}: ok (small: 2 arms, variants: seven)"
+    assert err.startswith(f"ConfigError: {bad}: system.pools[0].agents: 0 is not a positive integer")
+
+
+def test_determinism_across_workers_holds_for_the_full_event_loop(capsys, tmp_path):
+    """routine.toml has a bot, two pools, concurrency and transfers: the general engine, not the recursion."""
+    path = ROOT / "experiments" / "routine.toml"
+    one = Path(run_json(capsys, path, "--out", tmp_path / "a", "--workers", "1", "--replications", "2")["bundle"])
+    two = Path(run_json(capsys, path, "--out", tmp_path / "b", "--workers", "2", "--replications", "2")["bundle"])
+    for name in ("tickets.parquet", "events.parquet", "metrics.parquet"):
+        assert sha(one / name) == sha(two / name), name
+    events = pl.read_parquet(one / "events.parquet")
+    assert {"bot", "contained", "transfer", "answer"} <= set(events["event"].cast(pl.String).unique())

@@ -11,7 +11,7 @@ from pathlib import Path
 from supportlab import bundle as bundle_mod
 from supportlab import metrics as metrics_mod
 from supportlab import report as report_mod
-from supportlab.errors import BundleError, UsageError
+from supportlab.errors import BundleError, ConfigError, UsageError
 from supportlab.experiment import load_experiment, load_text, starter_text
 from supportlab.model import Experiment
 from supportlab.runner import Progress, run_experiment
@@ -40,9 +40,15 @@ def init(directory: Path, name: str = "starter.toml") -> Path:
     return target
 
 
-def validate(paths: list[Path]) -> list[Experiment]:
-    """Load and validate every file; raises on the first invalid one (naming all its problems)."""
-    return [load_experiment(p) for p in paths]
+def validate(paths: list[Path]) -> list[Experiment | ConfigError]:
+    """Load and validate every file: its Experiment, or the ConfigError naming all its problems."""
+    out: list[Experiment | ConfigError] = []
+    for p in paths:
+        try:
+            out.append(load_experiment(p))
+        except ConfigError as e:
+            out.append(e)
+    return out
 
 
 def _check_positive(option: str, value: int | None, what: str) -> None:

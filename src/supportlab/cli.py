@@ -64,10 +64,17 @@ def init(
 
 @app.command()
 def validate(files: Annotated[list[Path], typer.Argument(help="Experiment files to check.")]) -> None:
-    """Check experiment files (exit 2 naming every problem of the first bad file)."""
-    for exp in api.validate(files):
-        variants = ", ".join(a.name for a in exp.arms[1:]) or "none"
-        out.print(f"{exp.path}: ok ({exp.name}: {len(exp.arms)} arms, variants: {variants})")
+    """Check experiment files: every problem of every file (exit 2 if any is invalid)."""
+    bad = 0
+    for result in api.validate(files):
+        if isinstance(result, SupportlabError):
+            err.print(f"{type(result).__name__}: {result}", markup=False)
+            bad += 1
+            continue
+        variants = ", ".join(a.name for a in result.arms[1:]) or "none"
+        out.print(f"{result.path}: ok ({result.name}: {len(result.arms)} arms, variants: {variants})")
+    if bad:
+        raise typer.Exit(2)
 
 
 @app.command()

@@ -61,7 +61,11 @@ class _Rows:
         latency: np.ndarray | None = None,
     ) -> None:
         slots = np.broadcast_to(np.asarray(slot, dtype=np.uint16), ticket.shape)
-        np.bitwise_or.at(self.mask, ticket, np.left_shift(np.uint16(1), slots))
+        if np.ndim(slot) == 0:
+            # one slot: each ticket appears at most once, so a plain fancy-index update is exact
+            self.mask[ticket] |= np.uint16(1 << int(slot))
+        else:
+            np.bitwise_or.at(self.mask, ticket, np.left_shift(np.uint16(1), slots))
         comp = np.broadcast_to(np.asarray(component, dtype=np.int64), ticket.shape)
         self.kinds.append((ticket, slots, time, _E[event], comp, latency))
 
@@ -117,24 +121,31 @@ def events(tickets: pl.DataFrame, legs: pl.DataFrame, vocab: Vocabulary) -> pl.D
     dequeued = legs["dequeued"].to_numpy().astype(np.float64)
     start = legs["start"].to_numpy().astype(np.float64)
     end = legs["end"].to_numpy().astype(np.float64)
+    first_legs_only = bool((leg_no == 1).all())
     base = np.array([0, _LEG_BASE[1], _LEG_BASE[2], _LEG_BASE[3]])[leg_no]
-    rows.add(lg_ticket, base, queued, "queue", comp.index("queue"), dequeued - queued)
+
+    def slot(idx: np.ndarray | slice, plus: int) -> int | np.ndarray:
+        """The slot of a leg event: one number when every leg is a first contact."""
+        return _LEG_BASE[1] + plus if first_legs_only else base[idx] + plus
+
+    everything = slice(None)
+    rows.add(lg_ticket, slot(everything, 0), queued, "queue", comp.index("queue"), dequeued - queued)
     ab = np.flatnonzero(np.isnan(start) & ~np.isnan(dequeued))
-    rows.add(lg_ticket[ab], base[ab] + 1, dequeued[ab], "abandon", comp.index("queue"), dequeued[ab] - queued[ab])
+    rows.add(lg_ticket[ab], slot(ab, 1), dequeued[ab], "abandon", comp.index("queue"), dequeued[ab] - queued[ab])
     ans = np.flatnonzero(~np.isnan(start))
     agent = _codes(legs["agent"], comp)
-    rows.add(lg_ticket[ans], base[ans] + 1, start[ans], "answer", agent[ans], end[ans] - start[ans])
+    rows.add(lg_ticket[ans], slot(ans, 1), start[ans], "answer", agent[ans], end[ans] - start[ans])
     kb = legs["kb"]
     has_kb = np.flatnonzero(kb.is_not_null().to_numpy())
     if len(has_kb):
         fallback = kb.gather(has_kb).cast(pl.String).str.starts_with("fallback").to_numpy()
         component = np.where(fallback, comp.index("kb-fallback"), comp.index("kb"))
-        rows.add(lg_ticket[has_kb], base[has_kb] + 2, start[has_kb], "kb", component,
+        rows.add(lg_ticket[has_kb], slot(has_kb, 2), start[has_kb], "kb", component,
                  legs["kb_latency"].to_numpy().astype(np.float64)[has_kb])
     transferred = t["transferred"].to_numpy()
     tr = np.flatnonzero((leg_no == 1) & ~np.isnan(end))
     tr = tr[transferred[lg_ticket[tr]]]
-    rows.add(lg_ticket[tr], base[tr] + 3, end[tr], "transfer", agent[tr])
+    rows.add(lg_ticket[tr], _LEG_BASE[1] + 3, end[tr], "transfer", agent[tr])
     esc = np.flatnonzero(leg_no == 3)
     handoff = t["handoff"].to_numpy().astype(np.float64)
     et = lg_ticket[esc]
@@ -143,7 +154,10 @@ def events(tickets: pl.DataFrame, legs: pl.DataFrame, vocab: Vocabulary) -> pl.D
     res = np.flatnonzero(~np.isnan(resolved_at))
     # resolved by the bot, or by the agent of the ticket's last answered leg
     last_leg = np.full(n, -1, dtype=np.int64)
-    np.maximum.at(last_leg, lg_ticket[ans], ans)
+    if first_legs_only:
+        last_leg[lg_ticket[ans]] = ans
+    else:
+        np.maximum.at(last_leg, lg_ticket[ans], ans)
     resolver = np.where(last_leg[res] >= 0, agent[np.maximum(last_leg[res], 0)], comp.index("bot"))
     rows.add(res, _RESOLVE_SLOT, resolved_at[res], "resolve", resolver)
 
