@@ -171,7 +171,8 @@ def test_max_wall_time_aborts_cleanly_with_exit_3(capsys, small, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--workers", "0"], "UsageError: --workers: 0 is not a positive number of processes, expected an integer >= 1"),
+        (["--workers", "0"],
+         "UsageError: --workers: 0 is not a positive number of processes, expected an integer >= 1"),
         (["--replications", "0"],
          "UsageError: --replications: 0 is not a positive number of replications, expected an integer >= 1"),
         (["--seed", "-1"], "UsageError: --seed: -1 is negative, expected an integer >= 0"),

@@ -20,12 +20,12 @@ from supportlab.model import (
     Escalation,
     Intent,
     KBFallback,
+    Outage,
     Persona,
     Pool,
     Scenario,
     Shift,
     System,
-    Window as Outage,
     Workload,
 )
 from supportlab.workload import StreamId, generate
@@ -94,7 +94,8 @@ def test_littles_law_on_queue_length(mmc_runs):
     ratios = []
     for _, s in mmc_runs:
         m = compute(s.tickets, s.legs, scen, Window(HOUR, 24 * HOUR))
-        get = dict(zip(m.filter(pl.col("segment") == "all")["metric"], m.filter(pl.col("segment") == "all")["value"]))
+        head = m.filter(pl.col("segment") == "all")
+        get = dict(zip(head["metric"], head["value"], strict=True))
         lam_hat = get["tickets"] / (23 * HOUR)
         ratios.append(get["queue_length.mean"] / (lam_hat * get["wait.mean"]))
     assert abs(np.mean(ratios) - 1) < 0.03
@@ -122,7 +123,10 @@ def test_erlang_a_abandonment():
     assert_in_ci(p_ab, truth.p_abandon)  # 0.065227
     # P(wait > 0) counts everyone who found all agents busy, including those who later abandoned
     waited = np.array(
-        [((measured(s)["start"] > measured(s)["queued"]) | (measured(s)["outcome"] == "abandoned")).mean() for _, s in runs]
+        [
+            ((measured(s)["start"] > measured(s)["queued"]) | (measured(s)["outcome"] == "abandoned")).mean()
+            for _, s in runs
+        ]
     )
     assert_in_ci(waited, truth.p_wait)  # 0.609431
 
@@ -174,7 +178,7 @@ def test_raising_a_rate_keeps_other_channels():
 
 # --- features ----------------------------------------------------------------------------------------------
 def test_rate_profile_and_bursts_shape_arrivals():
-    profile = tuple(([0.0] * 12 + [0.1] * 12))
+    profile = tuple([0.0] * 12 + [0.1] * 12)
     scen = replace(mmc(), workload=replace(mmc().workload, channels=(Channel("phone", profile, 20.0),)))
     wl = generate(scen, StreamId(1, 0, 0), horizon=24 * HOUR, tickets=None)
     assert wl["arrival"].min() >= 12 * HOUR
@@ -251,7 +255,8 @@ def test_kb_outage_with_and_without_fallback():
     assert (during["kb"] == "failed").all() and during.height > 0
     assert set(outside["kb"].unique().to_list()) == {"hit", "miss"}
     assert abs((outside["kb"] == "hit").mean() - 0.6) < 0.04
-    with_fb = replace(scen, system=replace(scen.system, kb=replace(kb, fallback=KBFallback(0.4, Dist("fixed", value=2.0)))))
+    fallback = KBFallback(0.4, Dist("fixed", value=2.0))
+    with_fb = replace(scen, system=replace(scen.system, kb=replace(kb, fallback=fallback)))
     wl, sim2 = run(with_fb, horizon=4 * HOUR, warmup=0.0)
     d2 = sim2.tickets.filter((pl.col("start") >= outage.start) & (pl.col("start") < outage.end))
     assert set(d2["kb"].unique().to_list()) <= {"fallback-hit", "fallback-miss"}
@@ -415,7 +420,7 @@ def test_events_trace_every_hop_in_order():
         assert ev["ticket"].is_sorted()
         t = sim.tickets
         counts = ev["event"].cast(pl.String).value_counts()
-        got = dict(zip(counts["event"], counts["count"]))
+        got = dict(zip(counts["event"], counts["count"], strict=True))
         assert got["arrive"] == t.height
         assert got["resolve"] == t["resolved_at"].is_not_null().sum()
         assert got["answer"] == sim.legs["start"].is_not_null().sum()

@@ -12,8 +12,8 @@ from scipy import stats
 
 from supportlab.catalog import METRICS
 from supportlab.distributions import Dist
-from supportlab.model import Bot, Channel, Expectation, Intent, Persona, Pool, Scenario, Shift, System, Workload
 from supportlab.metrics import SCHEMA, SEGMENTS, TICKET_METRICS, Window, check_expectations, compute, summarize
+from supportlab.model import Bot, Channel, Expectation, Intent, Persona, Pool, Scenario, Shift, System, Workload
 
 NAN = float("nan")
 EXP = Dist("exponential", mean=60.0)

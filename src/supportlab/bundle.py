@@ -23,7 +23,6 @@ Identical frames give byte-identical parquet files: the writer options are fixed
 from __future__ import annotations
 
 import copy
-from concurrent.futures import ThreadPoolExecutor
 import hashlib
 import json
 import math
@@ -32,6 +31,7 @@ import platform
 import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata

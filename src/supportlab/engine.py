@@ -40,6 +40,7 @@ import time
 from array import array
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -68,8 +69,22 @@ class SimResult:
     legs: pl.DataFrame
 
 
+#: a per-ticket column: ``array.array`` while the event loop fills it, a numpy array when the
+#: recursion makes it whole; readers only use the buffer protocol (``np.frombuffer``)
+Column = Any
+
+
 class _Legs:
     """Per-ticket arrays of one leg kind (first contact, after transfer, tier 2)."""
+
+    queued: Column
+    dequeued: Column
+    start: Column
+    end: Column
+    pool: Column
+    agent: Column
+    kb: Column
+    kb_latency: Column
 
     @classmethod
     def of(cls, **arrays: np.ndarray) -> _Legs:
@@ -109,7 +124,8 @@ def simulate(
 
     ``window`` is the measurement window [warmup, end of arrivals): tickets arriving in it are
     ``measured``. ``vocab`` fixes the categories of the name columns (by default: this arm's names;
-    the runner passes the experiment's, so all arms share one set). ``deadline`` is a ``time.time()`` after which the run stops with :class:`LimitExceeded`.
+    the runner passes the experiment's, so all arms share one set). ``deadline`` is a ``time.time()``
+    after which the run stops with :class:`LimitExceeded`.
     """
     from supportlab.outcomes import build_tables
 
@@ -128,7 +144,7 @@ class _Simulator:
         self.wl = wl
         self.deadline = deadline
         sysm = scenario.system
-        self.n = n = wl.height
+        self.n = wl.height
         self.skills = skill_names(scenario)
         self.routing = sysm.routing
         channels = [c.name for c in scenario.workload.channels]
@@ -189,6 +205,10 @@ class _Simulator:
         # --- outputs ------------------------------------------------------------------------------
         # per-ticket outputs: made by run() (see _load_inputs) or run_single_queue()
         self.legs: dict[int, _Legs] = {}
+        self.outcome: Column = None
+        self.resolved_at: Column = None
+        self.abandoned_at: Column = None
+        self.transferred: Column = None
 
         # --- KB ------------------------------------------------------------------------------------
         kb = sysm.kb

@@ -92,7 +92,7 @@ class Bot:
 
 
 @dataclass(frozen=True)
-class Window:
+class Outage:
     start: float
     duration: float
 
@@ -113,7 +113,7 @@ class KB:
     latency: Dist
     #: share of handle time saved on a hit
     time_saved: float
-    outages: tuple[Window, ...] = ()
+    outages: tuple[Outage, ...] = ()
     #: backup KB used during outages; None = lookups fail during outages
     fallback: KBFallback | None = None
     #: time an agent loses on a failed lookup (outage without fallback)

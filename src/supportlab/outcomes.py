@@ -228,7 +228,7 @@ def _legs_table(sim: _Simulator, arm: str, replication: int, channel: np.ndarray
                     "load": pl.repeat(sim.load_of[0][0], m, dtype=pl.Float64, eager=True)
                     if single_load
                     else pl.Series(load_of[np.where(pool < 0, len(pool_names), pool), take(channel)]),
-                    "kb": enums.series("kb", list(KB_RESULTS), take(np.frombuffer(lg.kb, dtype=np.int8)).astype(np.int64) - 1)
+                    "kb": enums.series("kb", list(KB_RESULTS), take(np.frombuffer(lg.kb, dtype=np.int8)) - 1)
                     if sim.kb is not None
                     else enums.null("kb", m),
                     "kb_latency": _floats(take(_f64(lg.kb_latency)))

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import math
-from decimal import ROUND_HALF_UP, Decimal
 from collections.abc import Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from supportlab.bundle import FORMAT, json_safe
@@ -266,9 +266,9 @@ def render_report(experiment: Experiment, summary: Mapping[str, Any], status: st
     variants = experiment.arms[1:]
     if variants:
         out += ["## Variants", ""]
-        for arm in variants:
-            changes = ", ".join(f"`{path} = {format_value(value)}`" for path, value in arm.changes)
-            out.append(f"- **{arm.name}**: {changes or 'no changes'}")
+        for variant in variants:
+            changes = ", ".join(f"`{path} = {format_value(value)}`" for path, value in variant.changes)
+            out.append(f"- **{variant.name}**: {changes or 'no changes'}")
         out.append("")
 
     return "\n".join(out).rstrip("\n") + "\n"

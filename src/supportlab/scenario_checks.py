@@ -284,7 +284,7 @@ def _bot(c: Checker, node: Any, loc: Loc, parsed: ParsedWorkload) -> model.Bot:
 def _kb(c: Checker, node: Any, loc: Loc) -> model.KB:
     t = c.table(node, loc, schema.KB) or {}
     outages = tuple(
-        model.Window(c.duration(o.get("start"), oloc.key("start")),
+        model.Outage(c.duration(o.get("start"), oloc.key("start")),
                      c.duration(o.get("duration"), oloc.key("duration"), positive=True))
         for o, oloc in c.tables(t.get("outages"), loc.key("outages"), schema.OUTAGE,
                                 'an array of outages, e.g. [{ start = "3h", duration = "20m" }]'))

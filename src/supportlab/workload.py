@@ -38,9 +38,9 @@ def _breakpoints(scenario: Scenario, channel: int, until: float) -> tuple[np.nda
     cuts.add(until)
     for b in scenario.workload.bursts:
         if not b.channels or ch.name in b.channels:
-            for t in (b.start, b.start + b.duration):
-                if 0 < t < until:
-                    cuts.add(t)
+            for edge in (b.start, b.start + b.duration):
+                if 0 < edge < until:
+                    cuts.add(edge)
     t = np.array(sorted(cuts))
     mid = (t[:-1] + t[1:]) / 2
     hours = ((mid % DAY) // HOUR).astype(np.int64)
@@ -127,10 +127,10 @@ def generate(scenario: Scenario, sid: StreamId, *, horizon: float | None, ticket
             # a feature the scenario does not have: an all-null column costs no memory until read
             data.append(pl.Series(k, dtype=pl.Float64).extend_constant(None, n))
             continue
+        full = [np.full(size, np.nan) if c is None else c for c, size in zip(chunks, sizes, strict=True)]
         if order is None:
-            v = chunks[0][:n]
+            v = full[0][:n]
         else:
-            full = [np.full(size, np.nan) if c is None else c for c, size in zip(chunks, sizes, strict=True)]
             v = np.concatenate(full)[order]
         if k in enum:
             data.append(pl.Series(k, enum[k].categories.to_list(), dtype=enum[k]).gather(v))
