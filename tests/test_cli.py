@@ -230,11 +230,15 @@ def test_init_writes_a_starter_that_validates_and_runs(capsys, tmp_path):
 
 # --- the shipped examples ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "experiments").glob("*.toml")))
-def test_every_example_experiment_runs_and_meets_its_expectations(capsys, tmp_path, name):
+def test_every_example_experiment_runs_meets_its_expectations_and_compares(capsys, tmp_path, name):
     res = run_json(capsys, ROOT / "experiments" / name, "--out", tmp_path, "--workers", "2")
     assert res["status"] == "complete"
     failed = [e for e in res["expectations"] if not e["met"]]
     assert not failed, failed
+    code, out, err = cli(capsys, "compare", res["bundle"], "--format", "json")
+    assert code == 0, err
+    verdicts = {v["arm"]: v["verdict"] for v in json.loads(out)["variants"]}
+    assert verdicts and set(verdicts.values()) <= {"ship", "no-ship", "inconclusive"}
 
 
 def test_shared_mmc_example_agrees_with_erlang_c(capsys, tmp_path):

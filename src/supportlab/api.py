@@ -9,7 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from supportlab import bundle as bundle_mod
+from supportlab import compare as compare_mod
 from supportlab import metrics as metrics_mod
+from supportlab import planning
 from supportlab import report as report_mod
 from supportlab.errors import BundleError, ConfigError, UsageError
 from supportlab.experiment import load_experiment, load_text, starter_text
@@ -140,3 +142,14 @@ def reproduce(bundle_path: Path, *, workers: int | None = None, progress: Progre
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return ReproduceResult(Path(bundle_path), rerun.bundle, problems)
+
+
+def compare(bundle_path: Path) -> compare_mod.Comparison:
+    """Judge every variant of a complete bundle against control."""
+    return compare_mod.compare_bundle(Path(bundle_path))
+
+
+def plan(path: Path, *, pilot: int = 5, power: float = 0.8, workers: int | None = None,
+         progress: Progress | None = None) -> planning.Plan:  # fmt: skip
+    """Power analysis from a pilot run (nothing is written)."""
+    return planning.plan(str(path), pilot=pilot, power=power, workers=workers, progress=progress)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,8 +19,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from supportlab import api
+from supportlab import compare as compare_mod
 from supportlab.catalog import METRICS
-from supportlab.errors import SupportlabError
+from supportlab.errors import SupportlabError, UsageError
 
 INTERNAL_ERROR = 4
 
@@ -31,6 +33,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 out = Console(highlight=False, soft_wrap=True)
+if not out.is_terminal and "COLUMNS" not in os.environ:
+    out.width = 120  # piped or captured output: room for the comparison tables
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 HEADLINE = (
@@ -123,6 +127,60 @@ def reproduce(
     raise typer.Exit(1)
 
 
+@app.command()
+def compare(
+    bundle: Annotated[Path, typer.Argument(help="A result bundle folder.")],
+    output_format: Annotated[str, typer.Option("--format", help="text, markdown or json.")] = "text",
+    fail_on: Annotated[
+        str | None, typer.Option("--fail-on", help="Exit 1 when a variant is no-ship or inconclusive.")
+    ] = None,
+) -> None:
+    """Judge each variant against control: effect, confidence interval, p-value and a verdict."""
+    if output_format not in ("text", "markdown", "json"):
+        raise UsageError(f"--format: {output_format!r} is not a format, expected one of text, markdown, json")
+    if fail_on is not None and fail_on not in ("no-ship", "inconclusive"):
+        raise UsageError(f"--fail-on: {fail_on!r} is not a verdict, expected no-ship or inconclusive")
+    result = api.compare(bundle)
+    if output_format == "json":
+        print(json.dumps(result.to_json(), indent=2, allow_nan=False))
+    elif output_format == "markdown":
+        print(compare_mod.to_markdown(result), end="")
+    else:
+        _render_compare(result)
+    if fail_on is not None and any(v.verdict == fail_on for v in result.variants):
+        raise typer.Exit(1)
+
+
+@app.command()
+def plan(
+    file: Annotated[Path, typer.Argument(help="The experiment file.")],
+    pilot: Annotated[int, typer.Option(help="Replications of the pilot run.")] = 5,
+    power: Annotated[float, typer.Option(help="Wanted power.")] = 0.8,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default: the core count).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object only.")] = False,
+) -> None:
+    """Power analysis: replications the objective needs to detect min_effect at alpha."""
+    with _progress(enabled=not as_json) as progress:
+        task = progress.add_task("pilot", total=None)
+        result = api.plan(
+            file, pilot=pilot, power=power, workers=workers,
+            progress=lambda d, t: progress.update(task, completed=d, total=t),
+        )  # fmt: skip
+    if as_json:
+        print(json.dumps(result.to_json(), indent=2))
+        return
+    how = "paired differences (common random numbers)" if result.paired else "control values"
+    table = Table(title=f"{result.experiment}: {result.metric}, alpha {result.alpha:g}, power {result.power:.0%}")
+    for col in ("variant", "pilot control", "pilot variant", f"SD of {how}", "effect to detect", "replications"):
+        table.add_column(col, justify="right" if col != "variant" else "left")
+    for v in result.variants:
+        table.add_row(v.arm, f"{v.pilot_control:.4g}", f"{v.pilot_variant:.4g}", f"{v.pilot_sd:.4g}",
+                      f"{v.effect:.4g}", str(v.replications))  # fmt: skip
+    out.print(table)
+    need = max(v.replications for v in result.variants)
+    out.print(f"pilot: {result.pilot} replications; the file asks for {result.current}; needed: {need}")
+
+
 # --- rendering ----------------------------------------------------------------------------------------
 def _progress(*, enabled: bool) -> Progress:
     return Progress(
@@ -179,6 +237,26 @@ def _render_run(result: api.RunResult) -> None:
         mark = "met" if e["met"] else "NOT met"
         out.print(f"expect {e['metric']} ({e['arm']}) {rng}: {_fmt(e['metric'], e['value'])} {mark}")
     out.print(str(result.bundle))
+
+
+def _render_compare(c: compare_mod.Comparison) -> None:
+    how = "paired by replication (common random numbers)" if c.paired else "Welch's t on replications"
+    out.print(f"{c.experiment} · run {c.run_id} · control {c.control} · {c.replications} replications · {how}")
+    for v in c.variants:
+        out.print(f"\n[bold]{v.arm}[/bold]: {v.verdict.upper()}")
+        for r in v.reasons:
+            out.print(f"  - {r}", markup=False)
+        table = Table()
+        for col in ("metric", "role", "control", "variant", "change", "CI of change", "p", "p adj.", "test"):
+            table.add_column(col, justify="left" if col in ("metric", "role", "test") else "right")
+        for m in v.metrics:
+            if m.role == "secondary" and not m.significant:
+                continue
+            role = m.role + (f" ({m.status})" if m.status else "")
+            table.add_row(m.metric, role, compare_mod.fmt_value(m.control), compare_mod.fmt_value(m.variant),
+                          compare_mod.fmt_change(m), compare_mod.fmt_ci(m), compare_mod.fmt_p(m.p_value),
+                          compare_mod.fmt_p(m.p_adjusted), m.test)  # fmt: skip
+        out.print(table)
 
 
 def _run_json(result: api.RunResult) -> dict[str, Any]:
