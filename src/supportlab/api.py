@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from supportlab import bundle as bundle_mod
 from supportlab import compare as compare_mod
 from supportlab import metrics as metrics_mod
-from supportlab import planning
+from supportlab import planning, records
 from supportlab import report as report_mod
 from supportlab.errors import BundleError, ConfigError, UsageError
 from supportlab.experiment import load_experiment, load_text, starter_text
@@ -28,6 +28,9 @@ class RunResult:
     status: str
     limit: str | None
     limit_message: str | None
+    #: the blueprint log entry recorded for the run (None when no log was given) and its warnings
+    log_seq: int | None = None
+    log_warnings: tuple[str, ...] = ()
 
 
 def init(directory: Path, name: str = "starter.toml") -> Path:
@@ -66,14 +69,20 @@ def run(
     replications: int | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
+    log: Path | None = None,
 ) -> RunResult:
-    """Load, run every arm × replication, and write the bundle (also when a limit aborted the run)."""
+    """Load, run every arm × replication, write the bundle (also when a limit aborted the run), and record
+    a ``run`` entry in the blueprint log ``log`` once the bundle is complete on disk."""
     if seed is not None and seed < 0:
         raise UsageError(f"--seed: {seed} is negative, expected an integer >= 0")
     _check_positive("--replications", replications, "a positive number of replications")
     _check_positive("--workers", workers, "a positive number of processes")
     exp = load_experiment(path, seed=seed, replications=replications)
-    return _run_loaded(exp, out=out, workers=workers, progress=progress)
+    result = _run_loaded(exp, out=out, workers=workers, progress=progress)
+    if log is None:
+        return result
+    rec = records.record_run(log, exp, result.bundle, result.summary, result.status, result.limit)
+    return replace(result, log_seq=rec.entry.seq, log_warnings=tuple(rec.warnings))
 
 
 def _run_loaded(
@@ -144,9 +153,20 @@ def reproduce(bundle_path: Path, *, workers: int | None = None, progress: Progre
     return ReproduceResult(Path(bundle_path), rerun.bundle, problems)
 
 
-def compare(bundle_path: Path) -> compare_mod.Comparison:
-    """Judge every variant of a complete bundle against control."""
-    return compare_mod.compare_bundle(Path(bundle_path))
+@dataclass(frozen=True)
+class CompareResult:
+    comparison: compare_mod.Comparison
+    log_seq: int | None = None
+    log_warnings: tuple[str, ...] = ()
+
+
+def compare(bundle_path: Path, *, log: Path | None = None) -> CompareResult:
+    """Judge every variant of a complete bundle against control; record a ``compare`` entry in ``log``."""
+    c = compare_mod.compare_bundle(Path(bundle_path))
+    if log is None:
+        return CompareResult(c)
+    rec = records.record_compare(log, c)
+    return CompareResult(c, rec.entry.seq, tuple(rec.warnings))
 
 
 def plan(path: Path, *, pilot: int = 5, power: float = 0.8, workers: int | None = None,

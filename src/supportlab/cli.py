@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from supportlab import api
+from supportlab import api, blueprint, records
 from supportlab import compare as compare_mod
 from supportlab.catalog import METRICS
 from supportlab.errors import SupportlabError, UsageError
@@ -36,6 +36,11 @@ out = Console(highlight=False, soft_wrap=True)
 if not out.is_terminal and "COLUMNS" not in os.environ:
     out.width = 120  # piped or captured output: room for the comparison tables
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+#: ``--log PATH`` on every command that reads or appends to the blueprint log
+LogOption = Annotated[
+    Path | None, typer.Option("--log", help="Blueprint log (default: $SUPPORTLAB_LOG, else ./blueprint.jsonl).")
+]
 
 HEADLINE = (
     "tickets",
@@ -88,16 +93,21 @@ def run(
     seed: Annotated[int | None, typer.Option(help="Override the master seed.")] = None,
     replications: Annotated[int | None, typer.Option(help="Override the number of replications.")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: the core count).")] = None,
+    log: LogOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object only.")] = False,
 ) -> None:
-    """Run every arm of an experiment and write a result bundle."""
+    """Run every arm of an experiment, write a result bundle and record it in the blueprint log."""
     with _progress(enabled=not as_json) as progress:
         task = progress.add_task("simulating", total=None)
 
         def tick(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        result = api.run(file, out=out_dir, seed=seed, replications=replications, workers=workers, progress=tick)
+        result = api.run(
+            file, out=out_dir, seed=seed, replications=replications, workers=workers, progress=tick,
+            log=blueprint.log_path(log),
+        )  # fmt: skip
+    _warn(result.log_warnings)
     if as_json:
         print(json.dumps(_run_json(result), indent=2))
     else:
@@ -134,13 +144,16 @@ def compare(
     fail_on: Annotated[
         str | None, typer.Option("--fail-on", help="Exit 1 when a variant is no-ship or inconclusive.")
     ] = None,
+    log: LogOption = None,
 ) -> None:
     """Judge each variant against control: effect, confidence interval, p-value and a verdict."""
     if output_format not in ("text", "markdown", "json"):
         raise UsageError(f"--format: {output_format!r} is not a format, expected one of text, markdown, json")
     if fail_on is not None and fail_on not in ("no-ship", "inconclusive"):
         raise UsageError(f"--fail-on: {fail_on!r} is not a verdict, expected no-ship or inconclusive")
-    result = api.compare(bundle)
+    recorded = api.compare(bundle, log=blueprint.log_path(log))
+    _warn(recorded.log_warnings)
+    result = recorded.comparison
     if output_format == "json":
         print(json.dumps(result.to_json(), indent=2, allow_nan=False))
     elif output_format == "markdown":
@@ -179,6 +192,90 @@ def plan(
     out.print(table)
     need = max(v.replications for v in result.variants)
     out.print(f"pilot: {result.pilot} replications; the file asks for {result.current}; needed: {need}")
+
+
+@app.command()
+def decide(
+    bundle: Annotated[Path, typer.Argument(help="The result bundle the decision is about.")],
+    action: Annotated[str, typer.Option(help="ship, hold, rollback or rerun.")],
+    note: Annotated[str, typer.Option(help="The rationale.")],
+    by: Annotated[str | None, typer.Option(help="Who decided (default: $SUPPORTLAB_USER, else the login).")] = None,
+    item: Annotated[list[str] | None, typer.Option(help="A follow-up action item (repeatable).")] = None,
+    log: LogOption = None,
+) -> None:
+    """Record a decision, its rationale and follow-up action items in the blueprint log."""
+    rec = records.decide(blueprint.log_path(log), bundle, action=action, note=note, by=by, items=item or [])
+    _warn(rec.warnings)
+    out.print(f"recorded decision #{rec.entry.seq}: {action} on {rec.entry.experiment} {rec.entry.run_id}")
+
+
+log_app = typer.Typer(help="The blueprint log: every run, comparison and decision.", no_args_is_help=True)
+app.add_typer(log_app, name="blueprint")
+
+
+@log_app.command("show")
+def blueprint_show(
+    experiment: Annotated[str | None, typer.Option(help="Only this experiment.")] = None,
+    kind: Annotated[str | None, typer.Option(help="Only this kind (run, compare, decision, ...).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines only.")] = False,
+    log: LogOption = None,
+) -> None:
+    """List the log's entries."""
+    entries = blueprint.filter_entries(blueprint.read(blueprint.log_path(log)), experiment=experiment, kind=kind)
+    if as_json:
+        for e in entries:
+            print(json.dumps(e.to_dict(), sort_keys=True))
+        return
+    table = Table()
+    for col in ("seq", "time (UTC)", "kind", "experiment", "run", "summary"):
+        table.add_column(col, justify="right" if col == "seq" else "left")
+    for e in entries:
+        table.add_row(str(e.seq), e.ts, e.kind, e.experiment, e.run_id or "", _entry_summary(e))
+    out.print(table)
+
+
+@log_app.command("verify")
+def blueprint_verify(
+    log: LogOption = None,
+) -> None:
+    """Check the hash chain and the bundles the log names (exit 1 naming the first bad entry)."""
+    path = blueprint.log_path(log)
+    problems = blueprint.verify(path)
+    if problems:
+        for p in problems:
+            out.print(f"{path}: {p}", markup=False)
+        raise typer.Exit(1)
+    out.print(f"{path}: ok, {len(blueprint.read(path))} entries, chain and bundles intact")
+
+
+@log_app.command("render")
+def blueprint_render(
+    output: Annotated[Path | None, typer.Option(help="Write the Markdown document here (default: stdout).")] = None,
+    log: LogOption = None,
+) -> None:
+    """Render the log as the living Markdown document of every experiment, verdict and decision."""
+    text = blueprint.render(blueprint.read(blueprint.log_path(log)))
+    if output is None:
+        print(text, end="")
+        return
+    output.write_text(text, encoding="utf-8")
+    out.print(str(output))
+
+
+def _entry_summary(e: blueprint.Entry) -> str:
+    d = e.data
+    if e.kind == "run":
+        return f"{d.get('status', '')}: {d.get('bundle', '')}"
+    if e.kind == "compare":
+        return ", ".join(f"{v.get('arm')}: {v.get('verdict')}" for v in d.get("variants", []))
+    if e.kind == "decision":
+        return f"{d.get('action')} by {d.get('by')}: {d.get('note')}"
+    return json.dumps(d, sort_keys=True)[:80]
+
+
+def _warn(warnings: tuple[str, ...] | list[str]) -> None:
+    for w in warnings:
+        err.print(f"Warning: {w}", markup=False)
 
 
 # --- rendering ----------------------------------------------------------------------------------------
