@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from supportlab import api, blueprint, records
+from supportlab import api, blueprint, diffing, probing, records
 from supportlab import compare as compare_mod
 from supportlab.catalog import METRICS
 from supportlab.errors import SupportlabError, UsageError
@@ -262,6 +262,125 @@ def blueprint_render(
     out.print(str(output))
 
 
+@app.command()
+def diff(
+    bundles: Annotated[list[Path], typer.Argument(help="BASE NEW, or just NEW with --baseline.")],
+    tolerance: Annotated[
+        list[str] | None, typer.Option(help="METRIC=PCT% (relative) or METRIC=VALUE (absolute); repeatable.")
+    ] = None,
+    baseline: Annotated[str | None, typer.Option(help="Compare NEW against this named baseline.")] = None,
+    output_format: Annotated[str, typer.Option("--format", help="text, markdown, json or junit.")] = "text",
+    output: Annotated[Path | None, typer.Option(help="Write the result to this file too.")] = None,
+    only_changed: Annotated[bool, typer.Option(help="Show only metrics that changed.")] = False,
+    strict: Annotated[bool, typer.Option(help="Exit 2 when the bundles are not comparable like for like.")] = False,
+    log: LogOption = None,
+) -> None:
+    """CI regression gate: exit 1 when NEW is significantly worse than BASE beyond a tolerance."""
+    if output_format not in ("text", "markdown", "json", "junit"):
+        raise UsageError(f"--format: {output_format!r} is not a format, expected one of text, markdown, json, junit")
+    if baseline is not None:
+        if len(bundles) != 1:
+            raise UsageError(f"BUNDLES: {len(bundles)} given with --baseline, expected only NEW")
+        base, new = records.baseline_bundle(blueprint.log_path(log), baseline), bundles[0]
+    elif len(bundles) != 2:
+        raise UsageError(f"BUNDLES: {len(bundles)} given, expected BASE and NEW (or NEW with --baseline NAME)")
+    else:
+        base, new = bundles
+    tolerances = [diffing.parse_tolerance(t) for t in tolerance or []]
+    result = diffing.diff_bundles(base, new, tolerances=tolerances, strict=strict)
+    for w in result.warnings:
+        err.print(f"Warning: {w}", markup=False)
+    if output_format == "json":
+        text = json.dumps(result.to_json(), indent=2, allow_nan=False) + "\n"
+    elif output_format == "markdown":
+        text = diffing.to_markdown(result, only_changed=only_changed)
+    elif output_format == "junit":
+        text = diffing.to_junit(result)
+    else:
+        text = ""
+        _render_diff(result, only_changed=only_changed)
+    if text:
+        print(text, end="")
+    if output is not None:
+        output.write_text(text or diffing.to_markdown(result, only_changed=only_changed), encoding="utf-8")
+    if result.regressions:
+        raise typer.Exit(1)
+
+
+baseline_app = typer.Typer(help="Named baselines for `diff --baseline`.", no_args_is_help=True)
+app.add_typer(baseline_app, name="baseline")
+
+
+@baseline_app.command("set")
+def baseline_set(
+    bundle: Annotated[Path, typer.Argument(help="The bundle to bless.")],
+    name: Annotated[str | None, typer.Option(help="Baseline name (default: the experiment's name).")] = None,
+    log: LogOption = None,
+) -> None:
+    """Record BUNDLE as the baseline NAME in the blueprint log."""
+    rec = records.set_baseline(blueprint.log_path(log), bundle, name)
+    _warn(rec.warnings)
+    out.print(f"baseline {rec.entry.data['name']!r} = {bundle} (log entry #{rec.entry.seq})")
+
+
+@app.command()
+def probe(
+    files: Annotated[list[Path], typer.Argument(help="Experiment files to re-probe.")],
+    window: Annotated[int, typer.Option(help="Earlier probes to compare with.")] = 20,
+    threshold: Annotated[float, typer.Option(help="k in median ± k·MAD.")] = 4.0,
+    out_dir: Annotated[Path, typer.Option("--out", help="Where bundles go.")] = Path("results"),
+    output_format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default: the core count).")] = None,
+    log: LogOption = None,
+) -> None:
+    """Scheduled re-probe: run with a fresh seed, record it, flag anomalies, drift and breached expectations."""
+    if output_format not in ("text", "json"):
+        raise UsageError(f"--format: {output_format!r} is not a format, expected text or json")
+    with _progress(enabled=output_format == "text") as progress:
+        task = progress.add_task("probing", total=None)
+        report = probing.probe(
+            files, out=out_dir, log=blueprint.log_path(log), window=window, threshold=threshold, workers=workers,
+            progress=lambda d, t: progress.update(task, completed=d, total=t),
+        )  # fmt: skip
+    for r in report.results:
+        _warn(r.warnings)
+    if output_format == "json":
+        print(json.dumps(report.to_json(), indent=2, allow_nan=False))
+    else:
+        for r in report.results:
+            table = Table(title=f"{r.experiment} · seed {r.seed} · {r.bundle}")
+            for col in ("metric", "value", "history median", "bounds", "history", "status"):
+                table.add_column(col, justify="left" if col in ("metric", "status") else "right")
+            for c in r.checks:
+                bounds = "–" if c.low is None or c.high is None else f"[{c.low:.4g}, {c.high:.4g}]"
+                table.add_row(c.metric, compare_mod.fmt_value(c.value), compare_mod.fmt_value(c.median), bounds,
+                              str(c.history), c.status)  # fmt: skip
+            out.print(table)
+            for a in r.alerts:
+                out.print(f"ALERT {r.experiment}: {a}", markup=False)
+    if report.alerting:
+        raise typer.Exit(1)
+
+
+def _render_diff(d: diffing.Diff, *, only_changed: bool) -> None:
+    how = "paired (same seeds and workload)" if d.paired else "Welch's t (independent runs)"
+    out.print(f"{d.experiment}: {d.base_run_id} -> {d.new_run_id} · {how}")
+    table = Table()
+    for col in ("arm", "metric", "base", "new", "change", "tolerance", "p", "status"):
+        table.add_column(col, justify="left" if col in ("arm", "metric", "status") else "right")
+    for r in d.rows:
+        if only_changed and r.status in ("unchanged", "not compared"):
+            continue
+        change = f"{r.rel_diff:+.1%}" if r.rel_diff is not None else compare_mod.fmt_value(r.diff)
+        style = "bold red" if r.status == "regressed" else ("green" if r.status == "improved" else "")
+        status = f"[{style}]{r.status}[/]" if style else r.status
+        table.add_row(r.arm, r.metric, compare_mod.fmt_value(r.base), compare_mod.fmt_value(r.new), change,
+                      r.tolerance, compare_mod.fmt_p(r.p_value), status)  # fmt: skip
+    out.print(table)
+    n = len(d.regressions)
+    out.print(f"{n} regression{'s' if n != 1 else ''}" if n else "no regression")
+
+
 def _entry_summary(e: blueprint.Entry) -> str:
     d = e.data
     if e.kind == "run":
@@ -287,7 +406,7 @@ def _progress(*, enabled: bool) -> Progress:
         TimeElapsedColumn(),
         console=err,
         transient=True,
-        disable=not enabled,
+        disable=not enabled or not err.is_terminal,  # no bar in logs, pipes and CI
     )
 
 

@@ -99,3 +99,24 @@ def _who() -> str:
         return os.environ.get("SUPPORTLAB_USER") or getpass.getuser()
     except (KeyError, OSError):  # pragma: no cover - no user database entry
         return "unknown"
+
+
+def set_baseline(log: Path, bundle_path: Path, name: str | None) -> blueprint.AppendResult:
+    """Bless a complete bundle as the baseline ``name`` (default: its experiment's name)."""
+    bundle = read_bundle(bundle_path, require_complete=True)
+    experiment = bundle.manifest.get("experiment", {}).get("name", "")
+    label = name or experiment
+    data = {"name": label, "bundle": str(bundle_path)}
+    return blueprint.append(log, "baseline", experiment, str(bundle.manifest.get("run_id", "")), data)
+
+
+def baseline_bundle(log: Path, name: str) -> Path:
+    """The bundle most recently blessed as ``name`` in the log."""
+    found = [e for e in blueprint.read(log) if e.kind == "baseline" and e.data.get("name") == name]
+    if not found:
+        known = sorted({str(e.data.get("name")) for e in blueprint.read(log) if e.kind == "baseline"})
+        raise UsageError(
+            f"--baseline: no baseline named {name!r} in {log}, expected one of {', '.join(known) or '(none yet)'}"
+            " (record one with `supportlab baseline set BUNDLE --name NAME`)"
+        )
+    return Path(str(found[-1].data["bundle"]))
