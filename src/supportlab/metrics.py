@@ -437,10 +437,10 @@ def _ci(values: list[float], confidence: float) -> list[float] | None:
         return [float(arr[0]), float(arr[0])]
     mean = float(arr.mean())
     sem = float(arr.std(ddof=1)) / math.sqrt(arr.size)
-    from scipy import stats  # imported on first use: scipy.stats is slow to import
+    from scipy import special  # the Student-t quantile; scipy.stats itself is slow to import
 
-    lo, hi = stats.t.interval(confidence, arr.size - 1, loc=mean, scale=sem)
-    return [float(lo), float(hi)]
+    half = float(special.stdtrit(arr.size - 1, 0.5 + confidence / 2)) * sem
+    return [mean - half, mean + half]
 
 
 def summarize(metrics: pl.DataFrame, confidence: float = 0.95) -> dict[str, dict[str, dict[str, Any]]]:

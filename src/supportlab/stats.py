@@ -44,9 +44,21 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
-from scipy import stats as _st
+
+
+class _LazyScipyStats:
+    """``scipy.stats``, imported on first use: it takes half a second, and every command loads this module."""
+
+    def __getattr__(self, name: str) -> Any:
+        from scipy import stats
+
+        return getattr(stats, name)
+
+
+_st = _LazyScipyStats()
 
 __all__ = [
     "Effect",
