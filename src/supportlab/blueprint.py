@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from supportlab.bundle import iso_utc, json_safe, read_bundle, verify_files
+from supportlab.bundle import fsync_dir, iso_utc, json_safe, read_bundle, verify_files
 from supportlab.errors import BundleError, SupportlabError
 
 LOG_ENV = "SUPPORTLAB_LOG"
@@ -214,19 +214,6 @@ def _read_range(fd: int, start: int, end: int) -> bytes:
     return b"".join(parts)
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _write_side_file(path: Path, data: bytes) -> Path:
     """Write ``data`` to a new ``<log>.torn-<UTC stamp>-<pid>[-n]`` file, fsync'd; its path."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -247,7 +234,7 @@ def _write_side_file(path: Path, data: bytes) -> Path:
             os.fsync(fd)
         finally:
             os.close(fd)
-        _fsync_dir(side.parent)
+        fsync_dir(side.parent)
         return side
 
 

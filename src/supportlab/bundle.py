@@ -211,7 +211,7 @@ def _fsync_file(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
@@ -421,7 +421,7 @@ def write_bundle(out_dir: Path, experiment: Experiment, run_id: str, data: RunDa
         "limit": data.limit,
     }
     _write_text(staging / MANIFEST, dumps_json(manifest))
-    _fsync_dir(staging)
+    fsync_dir(staging)
 
     try:
         os.rename(staging, final)
@@ -430,7 +430,7 @@ def write_bundle(out_dir: Path, experiment: Experiment, run_id: str, data: RunDa
             shutil.rmtree(staging, ignore_errors=True)
             raise BundleError(f"{final}: a bundle with this run id already exists") from exc
         raise
-    _fsync_dir(parent)
+    fsync_dir(parent)
     return final
 
 

@@ -371,7 +371,7 @@ def _render_diff(d: diffing.Diff, *, only_changed: bool) -> None:
     for r in d.rows:
         if only_changed and r.status in ("unchanged", "not compared"):
             continue
-        change = f"{r.rel_diff:+.1%}" if r.rel_diff is not None else compare_mod.fmt_value(r.diff)
+        change = compare_mod.fmt_change(r)
         style = "bold red" if r.status == "regressed" else ("green" if r.status == "improved" else "")
         status = f"[{style}]{r.status}[/]" if style else r.status
         table.add_row(r.arm, r.metric, compare_mod.fmt_value(r.base), compare_mod.fmt_value(r.new), change,

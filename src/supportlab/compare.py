@@ -27,7 +27,7 @@ import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from supportlab import stats
 from supportlab.bundle import read_bundle
@@ -89,7 +89,7 @@ def _clean(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None or k in ("p_value", "p_adjusted", "ci", "rel_diff")}
 
 
-def _experiment_of(bundle_path: Path) -> Experiment:
+def bundle_experiment(bundle_path: Path) -> Experiment:
     path = bundle_path / "experiment.toml"
     try:
         return load_text(path.read_text(encoding="utf-8"), str(path))
@@ -97,7 +97,7 @@ def _experiment_of(bundle_path: Path) -> Experiment:
         raise BundleError(f"{bundle_path}: its experiment.toml no longer validates: {e}") from e
 
 
-def _values(summary: dict[str, Any], arm: str, metric: str) -> list[float] | None:
+def replication_values(summary: dict[str, Any], arm: str, metric: str) -> list[float] | None:
     m = summary.get("arms", {}).get(arm, {}).get("metrics", {}).get(metric)
     if not m:
         return None
@@ -166,7 +166,7 @@ def _worse(diff: float, better: str) -> bool:
 def compare_bundle(path: Path) -> Comparison:
     """Judge each variant of the bundle at ``path`` (exit-2 errors for a missing, aborted or unknown bundle)."""
     bundle = read_bundle(Path(path), require_complete=True)
-    exp = _experiment_of(Path(path))
+    exp = bundle_experiment(Path(path))
     seeds = bundle.manifest.get("seeds", {})
     arm_keys = seeds.get("arm_keys", {}) if isinstance(seeds, dict) else {}
     series = ticket_series(bundle.tickets()) if exp.replications == 1 else None
@@ -236,7 +236,7 @@ def _judge(
 
     def effect_of(metric: str) -> stats.Effect | None:
         """The metric's effect: replications as the unit, or batch means of one long run per arm."""
-        c, v = _values(summary, control, metric), _values(summary, arm, metric)
+        c, v = replication_values(summary, control, metric), replication_values(summary, arm, metric)
         if c is not None and v is not None and len(c) == len(v) >= 2:
             return _effect(c, v, paired, alpha)
         if series is not None and c is not None and len(c) == 1:
@@ -247,7 +247,7 @@ def _judge(
 
     eff_or_none = effect_of(obj.metric)
     if eff_or_none is None:
-        c_vals = _values(summary, control, obj.metric)
+        c_vals = replication_values(summary, control, obj.metric)
         if c_vals is None:
             why = f"objective {obj.metric} has no value for every replication"
         elif len(c_vals) < 2:
@@ -344,7 +344,7 @@ def _guard_values(
     summary: dict[str, Any], control: str, arm: str, metric: str, series: Series | None
 ) -> tuple[list[float] | None, list[float] | None]:
     """The units a non-inferiority test compares: replication values, or batch means of one run."""
-    c, v = _values(summary, control, metric), _values(summary, arm, metric)
+    c, v = replication_values(summary, control, metric), replication_values(summary, arm, metric)
     if c is not None and v is not None and len(c) == len(v) >= 2:
         return c, v
     if series is not None and c is not None and len(c) == 1:
@@ -454,13 +454,24 @@ def fmt_p(p: float | None) -> str:
     return "–" if p is None else _p(p)
 
 
-def fmt_change(m: MetricComparison) -> str:
+class _Change(Protocol):
+    """A row with a change to show: a comparison or a diff row."""
+
+    @property
+    def diff(self) -> float | None: ...
+    @property
+    def rel_diff(self) -> float | None: ...
+    @property
+    def ci(self) -> list[float] | None: ...
+
+
+def fmt_change(m: _Change) -> str:
     if m.rel_diff is not None:
         return f"{m.rel_diff:+.1%}"
     return "–" if m.diff is None else f"{m.diff:+.4g}"
 
 
-def fmt_ci(m: MetricComparison) -> str:
+def fmt_ci(m: _Change) -> str:
     if m.ci is None:
         return "–"
     if m.rel_diff is not None:

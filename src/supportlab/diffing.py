@@ -38,7 +38,7 @@ from typing import Any
 from supportlab import stats
 from supportlab.bundle import Bundle, json_safe, read_bundle
 from supportlab.catalog import METRICS, MetricInfo, metric_info
-from supportlab.compare import _experiment_of, _values, fmt_p, fmt_value
+from supportlab.compare import bundle_experiment, fmt_change, fmt_ci, fmt_p, fmt_value, replication_values
 from supportlab.errors import BundleError, UsageError
 
 __all__ = [
@@ -285,7 +285,7 @@ def _compare(
     gated: bool,
 ) -> MetricDiff:
     bm, nm = _mean(base.summary, arm, metric), _mean(new.summary, arm, metric)
-    bv, nv = _values(base.summary, arm, metric), _values(new.summary, arm, metric)
+    bv, nv = replication_values(base.summary, arm, metric), replication_values(new.summary, arm, metric)
     if info is None or bv is None or nv is None or len(bv) < 2 or len(nv) < 2:
         d = None if bm is None or nm is None else nm - bm
         rel = None if d is None or bm is None or bm == 0 else d / abs(bm)
@@ -344,7 +344,7 @@ def diff_bundles(
             f"BASE is experiment {b.experiment_name!r}, NEW is {n.experiment_name!r}: "
             "diff compares two runs of the same experiment"
         )
-    exp_b, exp_n = _experiment_of(b.path), _experiment_of(n.path)
+    exp_b, exp_n = bundle_experiment(b.path), bundle_experiment(n.path)
     # tolerances: CLI > NEW's [diff] table > default
     tol_of: dict[str, Tolerance] = _table_tolerances(exp_n.raw.get("diff"), f"{n.path / 'experiment.toml'}: [diff]")
     for t in tolerances:
@@ -380,20 +380,6 @@ def diff_bundles(
 
 
 # --- rendering -------------------------------------------------------------------------------------------
-def fmt_change(r: MetricDiff) -> str:
-    if r.rel_diff is not None:
-        return f"{r.rel_diff:+.1%}"
-    return "–" if r.diff is None else f"{r.diff:+.4g}"
-
-
-def fmt_ci(r: MetricDiff) -> str:
-    if r.ci is None:
-        return "–"
-    if r.rel_diff is not None:
-        return f"[{r.ci[0]:+.1%}, {r.ci[1]:+.1%}]"
-    return f"[{r.ci[0]:+.4g}, {r.ci[1]:+.4g}]"
-
-
 def _verdict(d: Diff) -> str:
     n = len(d.regressions)
     return f"{n} regression{'s' if n != 1 else ''}" if n else "no regression"
