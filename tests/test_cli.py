@@ -308,3 +308,10 @@ def test_determinism_across_workers_holds_for_the_full_event_loop(capsys, tmp_pa
         assert sha(one / name) == sha(two / name), name
     events = pl.read_parquet(one / "events.parquet")
     assert {"bot", "contained", "transfer", "answer"} <= set(events["event"].cast(pl.String).unique())
+
+
+def test_an_unwritable_out_directory_is_a_usage_error(capsys, small, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    code, _, err = cli(capsys, "run", small, "--out", blocker / "results")
+    assert code == 2 and err.startswith(f"UsageError: --out: cannot create {blocker / 'results'}")

@@ -683,3 +683,20 @@ def test_variant_problem_already_in_control_is_reported_once(tmp_path: Path) -> 
         'workload.channels[1].sla: "0s" is not a positive duration, expected a duration > 0',
     ]
 
+
+
+def test_absurd_sizes_are_refused_before_anything_runs(tmp_path):
+    """A typo like replications = 1000000 must not exhaust memory: it is refused with the bounds."""
+    path = tmp_path / "big.toml"
+    path.write_text((DATA / "mmc.toml").read_text().replace("replications = 10", "replications = 1000000"))
+    with pytest.raises(ConfigError) as e:
+        load_experiment(path)
+    assert str(e.value) == (
+        f"{path}: experiment.replications: 1000000 is more than supportlab runs at once, "
+        "expected an integer from 1 to 100,000"
+    )
+    with pytest.raises(ConfigError) as e:
+        load_experiment(DATA / "mmc.toml", replications=10**9)
+    assert str(e.value) == (
+        "--replications: 1000000000 is more than supportlab runs at once, expected an integer from 1 to 100,000"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, replace
@@ -78,6 +79,7 @@ def run(
     _check_positive("--replications", replications, "a positive number of replications")
     _check_positive("--workers", workers, "a positive number of processes")
     exp = load_experiment(path, seed=seed, replications=replications)
+    _prepare_out(out)
     result = _run_loaded(exp, out=out, workers=workers, progress=progress)
     if log is None:
         return result
@@ -113,6 +115,16 @@ def _run_loaded(
     )
     path = bundle_mod.write_bundle(out, exp, run_id, data)
     return RunResult(path, run_id, exp, summary, output.status, output.limit, output.limit_message)
+
+
+def _prepare_out(out: Path) -> None:
+    """Make sure bundles can be written under ``out`` before spending time on the run."""
+    try:
+        Path(out).mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"--out: cannot create {out} ({e.strerror}), expected a writable directory") from e
+    if not os.access(out, os.W_OK):
+        raise UsageError(f"--out: {out} is not writable, expected a writable directory")
 
 
 def _free_run_id(parent: Path, run_id: str) -> str:

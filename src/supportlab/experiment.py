@@ -117,6 +117,12 @@ def _syntax_position(exc: tomllib.TOMLDecodeError, text: str) -> tuple[int, int,
     return text.count("\n") + 1, len(text) - (text.rfind("\n") + 1) + 1, _AT_END.sub("", message)
 
 
+#: guards against a typo that would exhaust memory before any limit could act (one replication of 50 million
+#: tickets needs tens of GiB; 100,000 replications is far beyond any honest experiment)
+MAX_REPLICATIONS = 100_000
+MAX_TICKETS = 50_000_000
+
+
 def _apply_overrides(doc: dict[str, Any], seed: int | None, replications: int | None) -> None:
     problems = []
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
@@ -124,6 +130,9 @@ def _apply_overrides(doc: dict[str, Any], seed: int | None, replications: int | 
     if replications is not None and (isinstance(replications, bool) or not isinstance(replications, int)
                                      or replications < 1):
         problems.append(f"--replications: {show(replications)} is not a positive integer, expected an integer >= 1")
+    elif replications is not None and replications > MAX_REPLICATIONS:
+        problems.append(f"--replications: {replications} is more than supportlab runs at once, "
+                        f"expected an integer from 1 to {MAX_REPLICATIONS:,}")
     if problems:
         raise ConfigError(problems)
     if seed is None and replications is None:
@@ -191,7 +200,7 @@ def _head(c: Checker, node: Any, loc: Loc) -> dict[str, Any]:
     elif isinstance(node, dict) and not has_horizon and not has_tickets:
         c.add(loc, "neither horizon nor tickets given", 'exactly one of horizon, tickets, e.g. horizon = "8h"')
     horizon = c.duration(t["horizon"], loc.key("horizon"), positive=True) if has_horizon else None
-    tickets = c.integer(t["tickets"], loc.key("tickets"), minimum=1) if has_tickets else None
+    tickets = c.integer(t["tickets"], loc.key("tickets"), minimum=1, maximum=MAX_TICKETS) if has_tickets else None
     mark = c.mark()
     warmup = c.duration(t.get("warmup"), loc.key("warmup"))
     if horizon and c.clean_since(mark) and warmup >= horizon:
@@ -200,7 +209,8 @@ def _head(c: Checker, node: Any, loc: Loc) -> dict[str, Any]:
     return {
         "name": c.slug(t.get("name"), loc.key("name")),
         "seed": c.integer(t.get("seed"), loc.key("seed"), minimum=0),
-        "replications": c.integer(t.get("replications"), loc.key("replications"), minimum=1),
+        "replications": c.integer(t.get("replications"), loc.key("replications"), minimum=1,
+                                  maximum=MAX_REPLICATIONS),
         "horizon": horizon,
         "tickets": tickets,
         "warmup": warmup,
