@@ -230,8 +230,6 @@ class Checker:
     def integer(self, value: Any, loc: Loc, minimum: int | None = None, maximum: int | None = None) -> int:
         placeholder = minimum if minimum is not None else 0
         expected = "an integer" if minimum is None else f"an integer >= {minimum}"
-        if maximum is not None:
-            expected = f"an integer from {minimum} to {maximum:,}" if minimum is not None else f"at most {maximum:,}"
         if value is None:
             return placeholder
         if isinstance(value, bool) or not isinstance(value, int):
@@ -242,7 +240,8 @@ class Checker:
             self.add(loc, f"{show(value)} is not {desc}", expected)
             return placeholder
         if maximum is not None and value > maximum:
-            self.add(loc, f"{show(value)} is more than supportlab runs at once", expected)
+            bounds = f"an integer from {minimum} to {maximum:,}" if minimum is not None else f"at most {maximum:,}"
+            self.add(loc, f"{show(value)} is more than supportlab runs at once", bounds)
             return placeholder
         return value
 
