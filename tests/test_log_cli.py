@@ -108,3 +108,13 @@ def test_decide_refuses_bad_input(capsys, story, tmp_path):
     code, _, err = cli(capsys, "decide", tmp_path / "nowhere", "--action", "hold", "--note", "x", "--log", log)
     assert code == 2 and "no such bundle" in err
     assert len(entries(log)) == 3  # nothing was appended
+
+
+def test_diff_records_its_outcome(capsys, story, tmp_path):
+    log, bundle = story
+    code, _, _ = cli(capsys, "diff", bundle, bundle, "--log", log)
+    assert code == 0
+    last = entries(log)[-1]
+    assert last["kind"] == "diff" and last["run_id"] == bundle.name
+    assert last["data"]["passed"] is True and last["data"]["regressions"] == []
+    assert cli(capsys, "blueprint", "verify", "--log", log)[0] == 0

@@ -290,6 +290,7 @@ def diff(
     result = diffing.diff_bundles(base, new, tolerances=tolerances, strict=strict)
     for w in result.warnings:
         err.print(f"Warning: {w}", markup=False)
+    _warn(records.record_diff(blueprint.log_path(log), result).warnings)
     if output_format == "json":
         text = json.dumps(result.to_json(), indent=2, allow_nan=False) + "\n"
     elif output_format == "markdown":

@@ -120,3 +120,21 @@ def baseline_bundle(log: Path, name: str) -> Path:
             " (record one with `supportlab baseline set BUNDLE --name NAME`)"
         )
     return Path(str(found[-1].data["bundle"]))
+
+
+def record_diff(log: Path, d: Any) -> blueprint.AppendResult:
+    """A ``diff`` entry: which bundles, whether it passed, the regressions (not every row) and the warnings."""
+    data = {
+        "base": d.base,
+        "new": d.new,
+        "base_run_id": d.base_run_id,
+        "paired": d.paired,
+        "passed": not d.regressions,
+        "regressions": [
+            {"arm": r.arm, "metric": r.metric, "base": r.base, "new": r.new, "rel_diff": r.rel_diff,
+             "p_value": r.p_value, "tolerance": r.tolerance}
+            for r in d.regressions
+        ],  # fmt: skip
+        "warnings": list(d.warnings),
+    }
+    return blueprint.append(log, "diff", d.experiment, d.new_run_id, data)
