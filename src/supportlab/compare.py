@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -107,8 +107,13 @@ def replication_values(summary: dict[str, Any], arm: str, metric: str) -> list[f
     return [float(v) for v in vals]
 
 
-def _effect(control: list[float], variant: list[float], paired: bool, alpha: float) -> stats.Effect:
-    return stats.paired(control, variant, alpha=alpha) if paired else stats.welch(control, variant, alpha=alpha)
+def _effect(
+    control: list[float], variant: list[float], paired: bool, alpha: float, batched: bool = False
+) -> stats.Effect:
+    eff = stats.paired(control, variant, alpha=alpha) if paired else stats.welch(control, variant, alpha=alpha)
+    if batched and eff.test != "identical":  # the same tests on batch means, named as stats.batch_means names them
+        eff = replace(eff, test="batch-means-paired" if paired else "batch-means")
+    return eff
 
 
 #: metrics that are means over tickets: with one long run per arm they are compared by batch means of
@@ -152,11 +157,6 @@ def ticket_series(tickets: Any) -> Series:
         return t.select(value.cast(pl.Float64)).to_series().to_list()
 
     return series
-
-
-def _batch_effect(c: list[float], v: list[float], paired: bool, alpha: float) -> stats.Effect:
-    batches = min(BATCHES, len(c) // 10, len(v) // 10)
-    return stats.batch_means(c, v, batches=max(batches, 2), alpha=alpha, paired=paired and len(c) == len(v))
 
 
 def _worse(diff: float, better: str) -> bool:
@@ -235,15 +235,8 @@ def _judge(
     pools = tuple(p.name for a in exp.arms for p in a.scenario.system.pools)
 
     def effect_of(metric: str) -> stats.Effect | None:
-        """The metric's effect: replications as the unit, or batch means of one long run per arm."""
-        c, v = replication_values(summary, control, metric), replication_values(summary, arm, metric)
-        if c is not None and v is not None and len(c) == len(v) >= 2:
-            return _effect(c, v, paired, alpha)
-        if series is not None and c is not None and len(c) == 1:
-            sc, sv = series(control, metric), series(arm, metric)
-            if sc is not None and sv is not None and min(len(sc), len(sv)) >= 20:
-                return _batch_effect(sc, sv, paired, alpha)
-        return None
+        units = _units(summary, control, arm, metric, series)
+        return None if units is None else _effect(*units[:2], paired, alpha, batched=units[2])
 
     eff_or_none = effect_of(obj.metric)
     if eff_or_none is None:
@@ -285,17 +278,15 @@ def _judge(
     guard_rows: list[tuple[str, stats.Effect, float, str, float, bool]] = []
     for g in exp.guardrails:
         info = metric_info(g.metric, pools)
-        gc, gv = _guard_values(summary, control, arm, g.metric, series)
-        if info is None or gc is None or gv is None:
+        units = _units(summary, control, arm, g.metric, series)
+        if info is None or units is None:
             reasons.append(f"guardrail {g.metric}: no value for every replication, not checked")
             continue
+        gc, gv, batched = units
         relative = g.max_degradation is not None
         margin = g.max_degradation if relative else g.max_degradation_abs
         assert margin is not None
-        geff = effect_of(g.metric)
-        if geff is None:
-            reasons.append(f"guardrail {g.metric}: not testable, not checked")
-            continue
+        geff = _effect(gc, gv, paired, alpha, batched=batched)
         p_ni = stats.non_inferiority(gc, gv, better=info.better, margin=margin, relative=relative, paired=paired,
                                      alpha=alpha)  # fmt: skip
         allowed = margin * abs(geff.control) if relative else margin
@@ -340,25 +331,24 @@ def _judge(
     return VariantVerdict(arm, verdict, reasons, metrics)
 
 
-def _guard_values(
+def _units(
     summary: dict[str, Any], control: str, arm: str, metric: str, series: Series | None
-) -> tuple[list[float] | None, list[float] | None]:
-    """The units a non-inferiority test compares: replication values, or batch means of one run."""
+) -> tuple[list[float], list[float], bool] | None:
+    """What a metric's tests compare: ``(control, variant, batched)``.
+
+    The replication values when both arms have at least 2; with one long run per arm, the means of
+    :data:`BATCHES` time-ordered batches of the per-ticket values (batch k of control pairs with batch k
+    of the variant); None when the metric cannot be tested.
+    """
     c, v = replication_values(summary, control, metric), replication_values(summary, arm, metric)
     if c is not None and v is not None and len(c) == len(v) >= 2:
-        return c, v
+        return c, v, False
     if series is not None and c is not None and len(c) == 1:
         sc, sv = series(control, metric), series(arm, metric)
         if sc is not None and sv is not None and min(len(sc), len(sv)) >= 20:
             k = max(2, min(BATCHES, len(sc) // 10, len(sv) // 10))
-            return _batch_means_of(sc, k), _batch_means_of(sv, k)
-    return None, None
-
-
-def _batch_means_of(values: list[float], batches: int) -> list[float]:
-    size = len(values) // batches
-    start = len(values) - size * batches  # the oldest remainder is dropped, as stats.batch_means does
-    return [sum(values[start + i * size: start + (i + 1) * size]) / size for i in range(batches)]
+            return stats.batch_series(sc, k).tolist(), stats.batch_series(sv, k).tolist(), True
+    return None
 
 
 def _large_enough(eff: stats.Effect, rel: float | None, absolute: float | None) -> tuple[bool, str]:

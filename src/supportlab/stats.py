@@ -203,6 +203,16 @@ def _check_alpha(alpha: float) -> None:
 # --------------------------------------------------------------------------------------------- tests
 
 
+def _pairs(
+    control: Sequence[float], variant: Sequence[float]
+) -> tuple[np.ndarray, np.ndarray, float, float, np.ndarray, float]:
+    """(control, variant, their means, the differences, the tolerance under which a difference is noise)."""
+    c, v = _array(control, "control"), _array(variant, "variant")
+    if c.size != v.size:
+        raise ValueError(f"paired samples need equal lengths, got {c.size} and {v.size}")
+    return c, v, float(np.mean(c)), float(np.mean(v)), v - c, _tol(c, v)
+
+
 def paired(control: Sequence[float], variant: Sequence[float], *, alpha: float = 0.05, seed: int = 0) -> Effect:
     """Paired t test on d = variant - control (CRN replications), with a BCa CI of the relative difference.
 
@@ -211,12 +221,7 @@ def paired(control: Sequence[float], variant: Sequence[float], *, alpha: float =
     shift: p = 0 and a zero-width CI at the observed effect.
     """
     _check_alpha(alpha)
-    c, v = _array(control, "control"), _array(variant, "variant")
-    if c.size != v.size:
-        raise ValueError(f"paired samples need equal lengths, got {c.size} and {v.size}")
-    cm, vm = float(np.mean(c)), float(np.mean(v))
-    d = v - c
-    tol = _tol(c, v)
+    c, v, cm, vm, d, tol = _pairs(control, variant)
     if float(np.max(np.abs(d))) <= tol:
         return Effect("identical", cm, vm, 0.0, None if cm == 0 else 0.0, (0.0, 0.0), 1.0, int(c.size))
     diff = vm - cm
@@ -236,12 +241,7 @@ def wilcoxon(control: Sequence[float], variant: Sequence[float]) -> Effect:
     scipy defaults: zero differences are dropped ("wilcox"), exact p for small samples without ties, normal
     approximation otherwise. All d == 0 → test "identical", p = 1. ``ci`` is None (no interval is computed).
     """
-    c, v = _array(control, "control"), _array(variant, "variant")
-    if c.size != v.size:
-        raise ValueError(f"paired samples need equal lengths, got {c.size} and {v.size}")
-    cm, vm = float(np.mean(c)), float(np.mean(v))
-    d = v - c
-    tol = _tol(c, v)
+    c, v, cm, vm, d, tol = _pairs(control, variant)
     if float(np.max(np.abs(d))) <= tol:
         return Effect("identical", cm, vm, 0.0, None if cm == 0 else 0.0, None, 1.0, int(c.size))
     d = np.where(np.abs(d) <= tol, 0.0, d)  # float noise counts as a zero difference
@@ -291,7 +291,9 @@ def lag1_autocorrelation(values: Sequence[float]) -> float:
     return 0.0 if den == 0 else float(np.dot(x[:-1], x[1:]) / den)
 
 
-def _batch(series: np.ndarray, batches: int) -> np.ndarray:
+def batch_series(series: Sequence[float] | np.ndarray, batches: int) -> np.ndarray:
+    """Means of ``batches`` equal, contiguous, time-ordered batches (the oldest remainder is dropped)."""
+    series = np.asarray(series, dtype=np.float64)
     size = series.size // batches
     if size < 1:
         raise ValueError(f"series of {series.size} points cannot be cut into {batches} batches")
@@ -324,8 +326,8 @@ def batch_means(
     _check_alpha(alpha)
     if batches < 2:
         raise ValueError("batches must be at least 2")
-    c = _batch(_array(control_series, "control_series"), batches)
-    v = _batch(_array(variant_series, "variant_series"), batches)
+    c = batch_series(_array(control_series, "control_series"), batches)
+    v = batch_series(_array(variant_series, "variant_series"), batches)
     if paired:
         eff = _paired_test(c.tolist(), v.tolist(), alpha=alpha, seed=seed)
         return replace(eff, test="batch-means-paired" if eff.test != "identical" else "identical")
