@@ -52,6 +52,10 @@ METRICS: dict[str, MetricInfo] = {
 }
 
 
+#: the control-arm metrics a run entry keeps and a probe checks (each adds the objective's and guardrails')
+HEADLINE = ("first_response.p95", "wait.mean", "abandon_rate", "sla_attainment", "utilization", "csat.mean")
+
+
 def metric_info(name: str, pools: tuple[str, ...] = ()) -> MetricInfo | None:
     """The info of a canonical metric name, including ``utilization.<pool>`` for known pools."""
     if name in METRICS:

@@ -66,13 +66,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from supportlab import api, blueprint
+from supportlab import api, blueprint, catalog
 from supportlab import metrics as metrics_mod
 from supportlab.bundle import json_safe
 from supportlab.errors import UsageError
 
 #: the control-arm metrics every probe checks (the objective metric is added when it is not one of them)
-HEADLINE = ("first_response.p95", "wait.mean", "abandon_rate", "sla_attainment", "utilization", "csat.mean")
+HEADLINE = catalog.HEADLINE
 
 #: fewer earlier values than this: status "learning", never an alert
 MIN_HISTORY = 5

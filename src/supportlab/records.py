@@ -11,15 +11,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from supportlab import blueprint
+from supportlab import blueprint, catalog
 from supportlab.bundle import read_bundle
 from supportlab.compare import Comparison
 from supportlab.errors import UsageError
 from supportlab.model import Experiment
 
 #: headline metrics a run entry keeps per arm (with the objective's and the guardrails')
-HEADLINE = ("tickets", "first_response.p95", "wait.mean", "abandon_rate", "sla_attainment", "utilization",
-            "csat.mean")  # fmt: skip
+HEADLINE = ("tickets", *catalog.HEADLINE)
 ACTIONS = ("ship", "hold", "rollback", "rerun")
 
 
