@@ -375,7 +375,8 @@ def test_load_text_uses_the_given_path(tmp_path: Path) -> None:
 def test_unknown_key_with_suggestion(tmp_path: Path) -> None:
     assert problems(tmp_path, edit("agents = 12", "agent = 12")) == [
         "system.pools[0]: neither agents nor shifts given, expected exactly one of agents, shifts",
-        "system.pools[0].agent: unknown key, expected one of agents, concurrency, name, shifts, skills, tier "
+        "system.pools[0].agent: unknown key, expected one of agents, concurrency, extra_shifts, name, shifts, skills, "
+        "staffing, tier "
         '(did you mean "agents"?)',
     ]
     assert problems(tmp_path, BASE + "\n[extras]\n") == [
@@ -577,9 +578,14 @@ def test_bot_and_kb_problems(tmp_path: Path) -> None:
     ]
 
 
-def test_replay_is_not_supported_yet(tmp_path: Path) -> None:
-    assert problems(tmp_path, edit('kind = "generate"', 'kind = "replay"\npath = "tickets.csv"')) == [
-        'workload.kind: "replay" is not supported yet, expected "generate"']
+def test_replay_kind_refuses_generated_keys(tmp_path: Path) -> None:
+    found = problems(tmp_path, edit('kind = "generate"', 'kind = "replay"\npath = "tickets.csv"'))
+    assert "workload.path: unknown key, expected one of channels, intents, kind, replay" \
+        in found
+    assert "workload.replay: missing key, expected a [workload.replay] table" in found
+    assert "workload.channels[0].arrivals: unknown key, expected one of name, patience, priority, sla" in found
+    assert problems(tmp_path, edit('kind = "generate"', 'kind = "replicate"')) == [
+        'workload.kind: "replicate" is not a workload kind, expected "generate" or "replay"']
 
 
 def test_missing_sections_and_keys(tmp_path: Path) -> None:
@@ -625,7 +631,8 @@ def with_arm(body: str) -> str:
     [
         ("system.pools.tier9.agents", 'no pool named "tier9", expected one of tier1, specialists'),
         ("system.pools.tier1.agent",
-         'no key "agent" in system.pools.tier1, expected one of agents, concurrency, name, shifts, skills, tier '
+         'no key "agent" in system.pools.tier1, expected one of agents, concurrency, extra_shifts, name, shifts, '
+         'skills, staffing, tier '
          '(did you mean "agents"?)'),
         ("workload.intents.refunds.share", 'no intent named "refunds", expected one of billing, bug, password'),
         ("system.bot.containment.refunds", 'no intent named "refunds", expected one of billing, bug, password'),

@@ -296,9 +296,15 @@ def _match_input(raw_path: str, experiment: Experiment, names: Mapping[str, str]
 
 
 def _rewrite_input_paths(raw: Any, experiment: Experiment, names: Mapping[str, str]) -> Any:
-    """Point every ``{dist = "empirical", path = ...}`` table of ``raw`` at its copy in inputs/."""
+    """Point every ``{dist = "empirical", path = ...}`` table and the replayed log's ``path`` of ``raw``
+    at their copies in inputs/."""
     if isinstance(raw, dict):
         out = {k: _rewrite_input_paths(v, experiment, names) for k, v in raw.items()}
+        replay = out.get("replay") if out.get("kind") == "replay" else None
+        if isinstance(replay, dict) and isinstance(replay.get("path"), str):
+            name = _match_input(replay["path"], experiment, names)
+            if name is not None:
+                replay["path"] = name
         if out.get("dist") == "empirical" and isinstance(out.get("path"), str):
             name = _match_input(out["path"], experiment, names)
             if name is not None:

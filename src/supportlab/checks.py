@@ -83,6 +83,16 @@ class Issue:
 
 
 @dataclass(frozen=True)
+class RawIssue(Issue):
+    """A problem whose whole text (after the file name) was written elsewhere, e.g. by the log reader."""
+
+    raw: str = ""
+
+    def text(self) -> str:
+        return self.raw
+
+
+@dataclass(frozen=True)
 class Range:
     """An interval of numbers with the words for messages."""
 
@@ -121,6 +131,18 @@ class Inputs:
     #: resolved path → sha256, in first-use order
     used: dict[str, str] = field(default_factory=dict)
     _cache: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: replayed logs already read, by their :class:`supportlab.model.ReplaySource` (control and variants share them)
+    logs: dict[Any, Any] = field(default_factory=dict)
+
+    def use(self, resolved: str) -> str:
+        """Record a file read by other means (a replayed log): hash it once, return its sha256."""
+        if resolved not in self.used:
+            digest = hashlib.sha256()
+            with open(resolved, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(chunk)
+            self.used[resolved] = digest.hexdigest()
+        return self.used[resolved]
 
     def read(self, relative: str) -> tuple[str, str]:
         """(resolved path, text); raises OSError or UnicodeDecodeError."""

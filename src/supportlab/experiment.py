@@ -174,7 +174,9 @@ def _position(doc: dict[str, Any], loc: Loc) -> tuple[int, ...]:
 
 def _build(c: Checker, doc: dict[str, Any], path: str) -> model.Experiment:
     root = c.table(doc, ROOT, schema.DOCUMENT) or {}
-    head = _head(c, root.get("experiment"), ROOT.key("experiment"))
+    wl = root.get("workload")
+    replay = isinstance(wl, dict) and wl.get("kind") == "replay"
+    head = _head(c, root.get("experiment"), ROOT.key("experiment"), replay)
     control = scenario(c, root)
     pools = tuple(p.name for p in control.system.pools if p.name)
     objective = _objective(c, root["objective"], ROOT.key("objective"), pools) if "objective" in root else None
@@ -191,13 +193,17 @@ def _build(c: Checker, doc: dict[str, Any], path: str) -> model.Experiment:
     )
 
 
-def _head(c: Checker, node: Any, loc: Loc) -> dict[str, Any]:
-    """The [experiment] table as keyword arguments of :class:`model.Experiment`."""
+def _head(c: Checker, node: Any, loc: Loc, replay: bool) -> dict[str, Any]:
+    """The [experiment] table as keyword arguments of :class:`model.Experiment`.
+
+    A replayed workload needs neither horizon nor tickets (the log's span is replayed); either one
+    then cuts the replay short.
+    """
     t = c.table(node, loc, schema.EXPERIMENT) or {}
     has_horizon, has_tickets = "horizon" in t, "tickets" in t
     if has_horizon and has_tickets:
         c.add(loc, "both horizon and tickets given", "exactly one of horizon, tickets")
-    elif isinstance(node, dict) and not has_horizon and not has_tickets:
+    elif isinstance(node, dict) and not has_horizon and not has_tickets and not replay:
         c.add(loc, "neither horizon nor tickets given", 'exactly one of horizon, tickets, e.g. horizon = "8h"')
     horizon = c.duration(t["horizon"], loc.key("horizon"), positive=True) if has_horizon else None
     tickets = c.integer(t["tickets"], loc.key("tickets"), minimum=1, maximum=MAX_TICKETS) if has_tickets else None

@@ -196,7 +196,8 @@ def _nan_to_null(frame: pl.DataFrame, cols: Iterable[str]) -> pl.DataFrame:
     return frame.with_columns(pl.col(c).fill_nan(None) for c in present) if present else frame
 
 
-def _prepare_tickets(tickets: pl.DataFrame, legs: pl.DataFrame, scenario: Scenario) -> pl.DataFrame:
+def _prepare_tickets(tickets: pl.DataFrame, legs: pl.DataFrame, scenario: Scenario,
+                     extra: Iterable[str] = ()) -> pl.DataFrame:
     """Measured tickets reduced to the segment keys and the :func:`_ticket_columns`.
 
     The ``pool`` key is the first pool the ticket was offered to: its ``pool`` (first agent answer),
@@ -210,7 +211,7 @@ def _prepare_tickets(tickets: pl.DataFrame, legs: pl.DataFrame, scenario: Scenar
     intent = pl.col("intent").cast(pl.String)
     skill = intent.replace_strict(skills, default=intent, return_dtype=pl.String)
     m = lf.select(
-        "ticket", "channel", "intent", "persona", "pool",
+        "ticket", "channel", "intent", "persona", "pool", *extra,
         *_ticket_columns(skill, pl.col("routed_skill").cast(pl.String)),
     ).collect()  # fmt: skip
     unanswered = m.filter(pl.col("pool").is_null())["ticket"]
@@ -357,19 +358,22 @@ def _ids(tickets: pl.DataFrame, legs: pl.DataFrame) -> tuple[str, int]:
 
 
 def compute(tickets: pl.DataFrame, legs: pl.DataFrame, scenario: Scenario, window: Window, *,
-            arm: str | None = None, replication: int | None = None) -> pl.DataFrame:
+            arm: str | None = None, replication: int | None = None,
+            extra_segments: Mapping[str, list[str]] | None = None) -> pl.DataFrame:
     """The metrics of one arm × replication as a long table (see the module docstring).
 
     ``arm`` and ``replication`` are copied from the frames (first row); pass them explicitly when
     both frames may be empty. Rows: the headline (``segment == "all"``) in catalog order with
     ``utilization.<pool>`` after ``utilization`` (scenario pool order), then each segment of
-    :data:`SEGMENTS` with its values sorted and, per value, :data:`TICKET_METRICS` in catalog order.
+    :data:`SEGMENTS` with its values sorted and, per value, :data:`TICKET_METRICS` in catalog order,
+    then the ``extra_segments`` (replayed columns of the tickets table: name → every value) likewise.
     """
+    extra_segments = dict(extra_segments or {})
     found_arm, found_rep = _ids(tickets, legs)
     arm = found_arm if arm is None else arm
     replication = found_rep if replication is None else replication
     legs = _nan_to_null(legs, _LEG_FLOATS)
-    m = _prepare_tickets(tickets, legs, scenario)
+    m = _prepare_tickets(tickets, legs, scenario, list(extra_segments))
 
     head_table = _headline_metrics(m)
     head = dict(zip(TICKET_METRICS, head_table[0].tolist(), strict=True))
@@ -396,8 +400,9 @@ def compute(tickets: pl.DataFrame, legs: pl.DataFrame, scenario: Scenario, windo
         "intent": [i.name for i in w.intents],
         "persona": [p.name for p in w.personas],
         "pool": [p.name for p in scenario.system.pools],
+        **extra_segments,
     }
-    for segment in SEGMENTS:
+    for segment in (*SEGMENTS, *extra_segments):
         only = _single_value(m, segment)
         if only is not None and set(known[segment]) <= {only}:
             # every measured ticket has the same value: the segment's metrics are the headline's

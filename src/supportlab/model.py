@@ -68,13 +68,98 @@ DEFAULT_PERSONA = Persona(name="default", share=1.0)
 
 
 @dataclass(frozen=True)
+class Field:
+    """Where one workload column comes from in a replayed log: a source column or a constant value.
+
+    ``map`` renames raw values (raw → mapped, both strings); raw values not in ``map`` are kept as
+    they are. ``default`` replaces an empty or missing cell (None: such a cell is a bad row).
+    """
+
+    column: str | None = None
+    value: str | None = None
+    map: tuple[tuple[str, str], ...] = ()
+    default: str | None = None
+
+
+@dataclass(frozen=True)
+class ReplaySource:
+    """How to read a ticket or call log into workload rows (``[workload.replay]``, see docs/REPLAY.md).
+
+    Arrival time: either ``timestamp`` (one column, ``timestamp_format`` strftime, None = ISO 8601)
+    or ``date`` (``date_format`` strftime, None = ISO ``%Y-%m-%d``) plus ``time`` (a time of day
+    ``H:MM``, ``H:MM:SS`` or ``H:MM:SS.fff``, or a number of seconds since midnight).
+    Durations (``handle_time``, ``queue_time``) are numbers of seconds.
+    """
+
+    #: absolute path of the log
+    path: str
+    #: "csv" | "tsv" | "parquet" | "jsonl"
+    format: str
+    timestamp: str | None = None
+    timestamp_format: str | None = None
+    date: str | None = None
+    date_format: str | None = None
+    time: str | None = None
+    channel: Field = Field(value="default")
+    intent: Field = Field(value="default")
+    #: mapped values must be integers (higher = more urgent); None = priority 0 for every row
+    priority: Field | None = None
+    handle_time: str | None = None
+    #: service times above this are truncated to it (None: kept as they are)
+    handle_max: float | None = None
+    queue_time: str | None = None
+    #: the outcome column; None = every row was served
+    outcome: str | None = None
+    served: tuple[str, ...] = ()
+    abandoned: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()
+    agent: str | None = None
+    #: agent cell values that mean "no agent" (the row keeps its outcome, the agent is null)
+    agent_missing: tuple[str, ...] = ()
+    #: extra drill-down segments: (segment name, source column)
+    segments: tuple[tuple[str, str], ...] = ()
+    #: rows matching every (column, raw value) pair of any rule are left out (counted per rule)
+    exclude: tuple[tuple[tuple[str, str], ...], ...] = ()
+    #: inclusive ISO dates ("1999-02-01", "1999-02-28"); None = every date
+    dates: tuple[str, str] | None = None
+    #: ISO weekdays kept (1 = Monday .. 7 = Sunday); empty = every day
+    weekdays: tuple[int, ...] = ()
+    #: time-of-day window [start, end) in seconds; None = the whole day
+    hours: tuple[float, float] | None = None
+    #: share of rows kept (a seeded Bernoulli sample, the same for every arm and replication)
+    sample: float = 1.0
+    sample_seed: int = 0
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A replayed workload: the log read once, plus what an arm may change about replaying it."""
+
+    source: ReplaySource
+    #: the log's arrival clock runs this many times faster (2 = the same day's traffic in half the time)
+    time_scale: float = 1.0
+    #: each logged ticket arrives this many times on average (2 = a surge that doubles the load)
+    volume_scale: float = 1.0
+    #: "kaplan-meier" | "exponential": how patience is estimated from abandoned and served waits
+    patience: str = "kaplan-meier"
+    #: width of the intervals over which ``staffing = "from-log"`` reads the agents from the log
+    staffing_interval: float = 900.0
+    #: "busy-when-queued" | "agents-seen" (see :mod:`supportlab.replay`)
+    staffing_estimate: str = "busy-when-queued"
+    #: the log as read (a :class:`supportlab.replay.ReplayLog`); not part of equality
+    log: Any = field(default=None, compare=False, hash=False, repr=False)
+
+
+@dataclass(frozen=True)
 class Workload:
-    kind: str  # "generate" (replay comes later)
+    kind: str  # "generate" | "replay"
     channels: tuple[Channel, ...]
     intents: tuple[Intent, ...]
     #: never empty: a file without personas gets the single neutral :data:`DEFAULT_PERSONA`
     personas: tuple[Persona, ...] = (DEFAULT_PERSONA,)
     bursts: tuple[Burst, ...] = ()
+    #: set when ``kind == "replay"``
+    replay: Replay | None = None
 
 
 @dataclass(frozen=True)
@@ -138,17 +223,22 @@ class Pool:
     shifts: tuple[Shift, ...] = ()
     #: simultaneous tickets per agent by channel name; channels not listed: 1
     concurrency: tuple[tuple[str, int], ...] = ()
+    #: "from-log": staffed as the replayed log shows (``schedule``); "" otherwise
+    staffing: str = ""
+    #: an absolute, non-repeating schedule ``((t0, n0), (t1, n1), ...)``: n_k agents on [t_k, t_k+1), the
+    #: last level holding on; before t0 no agent. Set for ``staffing = "from-log"``.
+    schedule: tuple[tuple[float, int], ...] = ()
+    #: one-day shifts (repeating every 24 h) added on top of any of the above, e.g. two more agents at peak
+    extra_shifts: tuple[Shift, ...] = ()
 
     def concurrency_of(self, channel: str) -> int:
         return dict(self.concurrency).get(channel, 1)
 
     def max_agents(self) -> int:
         """The largest number of agents the pool ever has on shift."""
-        if self.agents is not None:
-            return self.agents
-        from supportlab.staffing import schedule_steps  # local: avoids an import cycle
+        from supportlab.staffing import max_agents  # local: avoids an import cycle
 
-        return max((n for _, n in schedule_steps(self, 0.0, 86_400.0 * 2)), default=0)
+        return max_agents(self)
 
 
 @dataclass(frozen=True)
@@ -169,6 +259,9 @@ class System:
     escalation: Escalation | None = None
     #: time an agent without the ticket's skill spends before transferring it
     transfer_time: Dist = field(default_factory=lambda: Dist("fixed", value=60.0))
+    #: under ``routing = "priority"``: None = strict priority; else a priority level counts as this many
+    #: seconds of waiting (queue order ``queued - priority × head_start``)
+    priority_head_start: float | None = None
 
 
 @dataclass(frozen=True)

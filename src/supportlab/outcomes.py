@@ -55,6 +55,23 @@ class _Enums:
         )
 
 
+def csat_score(*, first_response: np.ndarray, sla: np.ndarray, sentiment: np.ndarray, fcr: np.ndarray,
+               context_lost: np.ndarray, transferred: np.ndarray, resolved: np.ndarray, noise: np.ndarray
+               ) -> np.ndarray:
+    """The documented satisfaction model (see engine.py), per ticket, clipped to [1, 5]."""
+    slow = CSAT_SLOW_MAX * np.minimum(1.0, np.nan_to_num(first_response, nan=0.0) / (CSAT_SLOW_SLAS * sla))
+    score = (
+        CSAT_BASE
+        + CSAT_SENTIMENT * sentiment
+        - slow
+        - CSAT_NOT_FCR * ~fcr
+        - CSAT_CONTEXT_LOST * context_lost
+        - CSAT_TRANSFER * transferred
+    )
+    score = np.where(resolved, score, CSAT_UNANSWERED + CSAT_SENTIMENT * sentiment)
+    return np.clip(score + noise, 1.0, 5.0)
+
+
 def _floats(x: np.ndarray) -> pl.Series:
     """NaN → null; an all-NaN column costs no memory, one without NaN is not copied."""
     nan = np.isnan(x)
@@ -111,17 +128,9 @@ def build_tables(
 
     persona_codes = wl["persona"].to_physical().to_numpy().astype(np.int64)
     sentiment = np.array([p.sentiment for p in scen.workload.personas])[persona_codes]
-    slow = CSAT_SLOW_MAX * np.minimum(1.0, np.nan_to_num(first_response, nan=0.0) / (CSAT_SLOW_SLAS * sla))
-    score = (
-        CSAT_BASE
-        + CSAT_SENTIMENT * sentiment
-        - slow
-        - CSAT_NOT_FCR * ~fcr
-        - CSAT_CONTEXT_LOST * context_lost
-        - CSAT_TRANSFER * transferred
-    )
-    score = np.where(resolved, score, CSAT_UNANSWERED + CSAT_SENTIMENT * sentiment)
-    csat = np.clip(score + wl["csat_noise"].to_numpy(), 1.0, 5.0)
+    csat = csat_score(first_response=first_response, sla=sla, sentiment=sentiment, fcr=fcr,
+                      context_lost=context_lost, transferred=transferred, resolved=resolved,
+                      noise=wl["csat_noise"].to_numpy())
 
     def opt_bool(x: np.ndarray, mask: np.ndarray) -> pl.Series:
         if not mask.any():

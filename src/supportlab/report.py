@@ -72,8 +72,41 @@ def build_summary(
         "arms": arms,
         "expectations": [dict(e) for e in expectations],
     }
+    replay = replay_summary(experiment)
+    if replay:
+        summary["replay"] = replay
     result: dict[str, Any] = json_safe(summary)
     return result
+
+
+def replay_summary(experiment: Experiment) -> dict[str, Any] | None:
+    """What the control's replayed log held and what was estimated from it (None: not a replay)."""
+    from pathlib import Path
+
+    from supportlab.replay_workload import patience_estimates
+    from supportlab.staffing import staffed_seconds
+
+    scenario = experiment.control.scenario
+    rp = scenario.workload.replay
+    if rp is None or rp.log is None:
+        return None
+    staffing = {}
+    for p in scenario.system.pools:
+        if p.staffing == "from-log":
+            levels = [n for _, n in p.schedule]
+            span = rp.log.end / rp.time_scale
+            staffing[p.name] = {"estimate": rp.staffing_estimate, "interval": rp.staffing_interval,
+                                "mean_agents": staffed_seconds(p, 0.0, span) / span if span > 0 else None,
+                                "max_agents": max(levels, default=0)}
+    return {
+        "file": Path(rp.source.path).name,
+        "log": rp.log.describe(),
+        "time_scale": rp.time_scale,
+        "volume_scale": rp.volume_scale,
+        "patience": {ch: (est.describe() if est is not None else None)
+                     for ch, est in patience_estimates(scenario).items()},
+        "staffing": staffing,
+    }
 
 
 # --------------------------------------------------------------------------------------------------
@@ -200,6 +233,76 @@ def _met(flag: Any) -> str:
     return MISSING
 
 
+#: the metrics the observed-vs-simulated table leads with (the rest follow in catalog order)
+VALIDATION_METRICS = ("abandon_rate", "wait.mean", "wait.p90", "utilization", "sla_attainment")
+
+
+def validation_rows(arms_summary: Mapping[str, Any]) -> list[tuple[str, float, Any, float | None]]:
+    """(metric, observed, control stats, relative gap) for every metric both the observed arm and control have."""
+    observed = ((arms_summary.get("observed") or {}).get("metrics")) or {}
+    control = ((arms_summary.get("control") or {}).get("metrics")) or {}
+    names = [m for m in VALIDATION_METRICS if m in observed] + [m for m in observed if m not in VALIDATION_METRICS]
+    rows = []
+    for metric in names:
+        seen = _finite((observed.get(metric) or {}).get("mean"))
+        stats = control.get(metric) or {}
+        sim = _finite(stats.get("mean"))
+        if seen is None or sim is None:
+            continue
+        gap = (sim - seen) / abs(seen) if seen else None
+        rows.append((metric, seen, stats, gap))
+    return rows
+
+
+def _observed_section(summary: Mapping[str, Any], arms_summary: Mapping[str, Any]) -> list[str]:
+    rows = validation_rows(arms_summary)
+    if not rows:
+        return []
+    out = ["## Simulated control against the observed log", "",
+           "The log's own outcomes measured by the same code (arm `observed`) beside the simulated control: "
+           "the simulator's validation on real data. Gap = control / observed - 1.", ""]
+    table = [[f"`{m}`", _unit(m), format_number(seen), format_estimate(stats.get("mean"), stats.get("ci")),
+              MISSING if gap is None else f"{gap * 100:+.1f}%"] for m, seen, stats, gap in rows]
+    out += _table(["metric", "unit", "observed", "control", "gap"], table, ["---", "---", "---:", "---:", "---:"])
+    return [*out, ""]
+
+
+def _replay_section(replay: Any) -> list[str]:
+    if not isinstance(replay, Mapping):
+        return []
+    log = replay.get("log") or {}
+    out = ["## Replayed log", "", f"`{replay.get('file', '')}`: {_count(log.get('rows'))} rows read, "
+           f"{_count(log.get('kept'))} replayed, {_count(log.get('ignored'))} ignored by outcome."]
+    excluded = log.get("excluded") or []
+    if any(excluded):
+        out.append("Excluded by rule: " + ", ".join(f"exclude[{i}] {_count(n)}" for i, n in enumerate(excluded)) + ".")
+    filtered = {k: v for k, v in (log.get("filtered") or {}).items() if v}
+    if filtered:
+        out.append("Left out by the filters: " + ", ".join(f"{k} {_count(v)}" for k, v in filtered.items()) + ".")
+    bad = log.get("bad") or []
+    if bad:
+        out += ["", "Rows that could not be read, by reason:", ""]
+        out += _table(["reason", "rows", "first row", "first value"],
+                      [[str(b.get("reason")), _count(b.get("count")), str(b.get("first_row")),
+                        f"`{b.get('first_value')}`"] for b in bad], ["---", "---:", "---:", "---"])
+    else:
+        out.append("Every row that was not ignored or excluded could be read.")
+    for channel, est in (replay.get("patience") or {}).items():
+        if est:
+            out.append(f"\nPatience ({channel}): {est.get('method')} from {_count(est.get('abandons'))} abandoned "
+                       f"and {_count(est.get('censored'))} served (censored) waits; mean "
+                       f"{format_number(est.get('mean'))} s, median {format_number(est.get('median'))} s.")
+    for pool, st in (replay.get("staffing") or {}).items():
+        out.append(f"\nStaffing of `{pool}` from the log ({st.get('estimate')}, {format_number(st.get('interval'))} s "
+                   f"intervals): {format_number(st.get('mean_agents'))} agents on average over the replayed span "
+                   f"(hours and days left out count as none), at most {st.get('max_agents')}.")
+    return [*out, ""]
+
+
+def _count(x: Any) -> str:
+    return f"{int(x):,}" if isinstance(x, (int, float)) and math.isfinite(x) else MISSING
+
+
 def render_report(experiment: Experiment, summary: Mapping[str, Any], status: str, limit: str | None) -> str:
     """report.md: what ran, the per-arm metrics with 95% CIs, the expectations and the variants."""
     run_id = summary.get("run_id", "")
@@ -262,6 +365,9 @@ def render_report(experiment: Experiment, summary: Mapping[str, Any], status: st
                       ["---", "---", "---", "---:", ":---:"])
         met = sum(1 for e in expectations if e.get("met") is True)
         out += ["", f"{met} of {len(expectations)} expectations met.", ""]
+
+    out += _observed_section(summary, arms_summary)
+    out += _replay_section(summary.get("replay"))
 
     variants = experiment.arms[1:]
     if variants:

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 import polars as pl
 
 from supportlab import metrics as metrics_mod
+from supportlab import observed
 from supportlab.engine import simulate
 from supportlab.errors import LimitExceeded, UsageError
-from supportlab.model import Experiment
+from supportlab.model import Experiment, Scenario
+from supportlab.replay_workload import LOG_INDEX
 from supportlab.seeds import arm_key
 from supportlab.trace import events as make_events
 from supportlab.vocab import Vocabulary
@@ -82,19 +84,69 @@ def run_task(exp: Experiment, task: Task, deadline: float | None) -> TaskResult:
             f"arm {arm.name} replication {task.replication} has {wl.height} tickets, "
             f"more than [limits] max_tickets = {limits.max_tickets}",
         )
-    end = exp.horizon if exp.horizon is not None else (float(wl["arrival"].max()) if wl.height else 0.0)  # type: ignore[arg-type]
-    window = (exp.warmup, end)
+    window = (exp.warmup, window_end(exp, arm.scenario, wl))
     vocab = Vocabulary.of(exp)
     sim = simulate(
         arm.scenario, wl, arm=arm.name, replication=task.replication, window=window, vocab=vocab, deadline=deadline
     )
+    tickets = sim.tickets
+    if LOG_INDEX in wl.columns:
+        tickets = tickets.with_columns(replayed_columns(arm.scenario, wl[LOG_INDEX]))
     del wl  # the largest table of the task: free it before the events are built
     # events (numpy) and metrics (polars) only read the tables and release the GIL: side by side
     with ThreadPoolExecutor(max_workers=1) as pool:
         events = pool.submit(make_events, sim.tickets, sim.legs, vocab)
-        m = metrics_mod.compute(sim.tickets, sim.legs, arm.scenario, metrics_mod.Window(*window))
+        m = metrics_mod.compute(tickets, sim.legs, arm.scenario, metrics_mod.Window(*window),
+                                extra_segments=extra_segments(arm.scenario))
         ev = events.result()
-    return TaskResult(task, sim.tickets, ev, m)
+    return TaskResult(task, tickets, ev, m)
+
+
+def window_end(exp: Experiment, scenario: Scenario, wl: pl.DataFrame) -> float:
+    """End of the measurement window: the horizon, the replayed log's span, else the last arrival."""
+    if exp.horizon is not None:
+        return exp.horizon
+    rp = scenario.workload.replay
+    if rp is not None and rp.log is not None and exp.tickets is None:
+        return float(rp.log.end) / rp.time_scale
+    return float(wl["arrival"].max()) if wl.height else 0.0  # type: ignore[arg-type]
+
+
+def extra_segments(scenario: Scenario) -> dict[str, list[str]]:
+    """Replayed segment columns (``[workload.replay] segments``) → every value they take in the log."""
+    rp = scenario.workload.replay
+    if rp is None or rp.log is None:
+        return {}
+    table: pl.DataFrame = rp.log.table
+    return {name: sorted(table[name].drop_nulls().unique().to_list()) for name, _ in rp.source.segments}
+
+
+def replayed_columns(scenario: Scenario, log_index: pl.Series) -> list[pl.Series]:
+    """Columns a replayed ticket takes from its log row: ``log_row`` (1-based data row) and the segments."""
+    rp = scenario.workload.replay
+    assert rp is not None and rp.log is not None
+    table: pl.DataFrame = rp.log.table
+    cols = ["row", *(name for name, _ in rp.source.segments)]
+    picked = table.select(cols).rename({"row": "log_row"})[log_index.cast(pl.Int64).to_numpy()]
+    return picked.get_columns()
+
+
+def observed_result(exp: Experiment) -> TaskResult | None:
+    """The observed arm of a replay whose control replays the log unchanged (else None)."""
+    control = exp.control.scenario
+    if not observed.comparable(control):
+        return None
+    vocab = Vocabulary.of(exp)
+    rp = control.workload.replay
+    assert rp is not None and rp.log is not None
+    window = (exp.warmup, exp.horizon if exp.horizon is not None else float(rp.log.end))
+    tickets, legs = observed.tables(control, vocab, window, exp.seed)
+    if rp.source.segments:
+        tickets = tickets.with_columns(replayed_columns(control, pl.Series(range(tickets.height))))
+    events = make_events(tickets, legs, vocab)
+    m = metrics_mod.compute(tickets, legs, control, metrics_mod.Window(*window),
+                            extra_segments=extra_segments(control))
+    return TaskResult(Task(len(exp.arms), 0), tickets, events, m)
 
 
 def _check_workers(workers: int) -> None:
@@ -172,6 +224,7 @@ def _assemble(
     exp: Experiment, tasks: list[Task], results: dict[Task, TaskResult], fired: LimitExceeded | None
 ) -> RunOutput:
     ordered = [results[t] for t in tasks if t in results]
+    seen = observed_result(exp)
     if fired is not None and fired.limit == "max_tickets":
         # keep the tasks that fit under the limit, in task order
         kept, total = [], 0
@@ -181,6 +234,8 @@ def _assemble(
             kept.append(r)
             total += r.tickets.height
         ordered = kept
+    if seen is not None:
+        ordered.append(seen)
 
     def cat(frames: list[pl.DataFrame]) -> pl.DataFrame:
         return pl.concat(frames, how="vertical") if frames else pl.DataFrame()

@@ -6,7 +6,7 @@ Used for the control and, on each variant's overridden copy, for every variant a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from supportlab import model, schema
 from supportlab.checks import NON_NEGATIVE, POSITIVE, PROBABILITY, SENTIMENT, SHARE, Checker, Loc
@@ -43,9 +43,17 @@ def workload(c: Checker, node: Any, loc: Loc) -> ParsedWorkload:
     if not isinstance(node, dict):
         c.table(node, loc)
         return broken
-    if not _kind(c, node.get("kind"), loc.key("kind")):
+    kind = _kind(c, node.get("kind"), loc.key("kind"))
+    if kind == "replay":
+        from supportlab.replay_checks import workload as replay_workload
+
+        return replay_workload(c, node, loc)
+    if not kind:
         return broken
     t = c.table(node, loc, schema.WORKLOAD) or {}
+    if "replay" in t:
+        c.add(loc.key("replay"), 'a [workload.replay] table with kind = "generate"',
+              'kind = "replay" to replay a log, or no [workload.replay] table')
     channel_items = c.named_tables(t.get("channels"), loc.key("channels"), schema.CHANNEL,
                                    "at least one [[workload.channels]] table")
     channels = [_channel(c, ct, cloc, name) for ct, cloc, name in channel_items]
@@ -68,16 +76,14 @@ def workload(c: Checker, node: Any, loc: Loc) -> ParsedWorkload:
     return ParsedWorkload(built, channel_names, known_intents)
 
 
-def _kind(c: Checker, value: Any, loc: Loc) -> bool:
-    if value == "generate":
-        return True
-    if value == "replay":
-        c.add(loc, '"replay" is not supported yet', '"generate"')
-    elif isinstance(value, str):
-        c.add(loc, f"{show(value)} is not a workload kind", '"generate"')
+def _kind(c: Checker, value: Any, loc: Loc) -> str:
+    if value in ("generate", "replay"):
+        return str(value)
+    if isinstance(value, str):
+        c.add(loc, f"{show(value)} is not a workload kind", '"generate" or "replay"')
     else:
-        c.add(loc, f"{show(value)} is {type_name(value)}", '"generate"')
-    return False
+        c.add(loc, f"{show(value)} is {type_name(value)}", '"generate" or "replay"')
+    return ""
 
 
 def _names(node: Any, items: list[tuple[dict[str, Any], Loc, str]]) -> list[str] | None:
@@ -184,12 +190,19 @@ def system(c: Checker, node: Any, loc: Loc, parsed: ParsedWorkload) -> model.Sys
     t = c.table(node, loc, schema.SYSTEM) or {}
     routing = c.choice(t.get("routing"), loc.key("routing"), "a routing policy", sorted(model.ROUTING_POLICIES))
     mark = c.mark()
-    pools = [_pool(c, pt, ploc, name, parsed.channels)
+    pools = [_pool(c, pt, ploc, name, parsed)
              for pt, ploc, name in c.named_tables(t.get("pools"), loc.key("pools"), schema.POOL,
                                                   "at least one [[system.pools]] table")]
     if pools and c.clean_since(mark) and parsed.intents is not None:
         _check_skills(c, pools, parsed.intents, loc.key("pools"))
+    head_start = None
+    if "priority_head_start" in t:
+        head_start = c.duration(t["priority_head_start"], loc.key("priority_head_start"))
+        if routing and routing != "priority":
+            c.add(loc.key("priority_head_start"), f"set with routing = {show(routing)}",
+                  'routing = "priority" (or no priority_head_start)')
     return model.System(
+        priority_head_start=head_start,
         routing=routing,
         pools=tuple(pools),
         bot=_bot(c, t["bot"], loc.key("bot"), parsed) if "bot" in t else None,
@@ -199,14 +212,26 @@ def system(c: Checker, node: Any, loc: Loc, parsed: ParsedWorkload) -> model.Sys
     )
 
 
-def _pool(c: Checker, t: dict[str, Any], loc: Loc, name: str, channels: list[str] | None) -> model.Pool:
+def _pool(c: Checker, t: dict[str, Any], loc: Loc, name: str, parsed: ParsedWorkload) -> model.Pool:
     skill_items = c.array(t.get("skills"), loc.key("skills"), 'an array of skills, e.g. ["billing"]', min_items=1)
     skills = tuple(c.string(v, loc.key("skills").item(i)) for i, v in enumerate(skill_items or []))
-    if ("agents" in t) == ("shifts" in t):
-        given = "both agents and shifts given" if "agents" in t else "neither agents nor shifts given"
-        c.add(loc, given, "exactly one of agents, shifts")
-    concurrency = c.keyed(t.get("concurrency"), loc.key("concurrency"), "channel", channels)
+    ways = [k for k in ("agents", "shifts", "staffing") if k in t]
+    if len(ways) != 1:
+        given = ("neither agents nor shifts given" if not ways else f"both {ways[0]} and {ways[1]} given"
+                 if len(ways) == 2 else "agents, shifts and staffing given")
+        c.add(loc, given, 'exactly one of agents, shifts, staffing = "from-log"' if parsed.workload.kind == "replay"
+              else "exactly one of agents, shifts")
+    concurrency = c.keyed(t.get("concurrency"), loc.key("concurrency"), "channel", parsed.channels)
+    staffing, schedule = "", cast(tuple[tuple[float, int], ...], ())
+    if "staffing" in t:
+        staffing, schedule = _from_log(c, t["staffing"], loc.key("staffing"), parsed.workload)
+    extra: tuple[model.Shift, ...] = ()
+    if "extra_shifts" in t:
+        extra = _shifts(c, t["extra_shifts"], loc.key("extra_shifts"))
     return model.Pool(
+        staffing=staffing,
+        schedule=schedule,
+        extra_shifts=extra,
         name=name,
         skills=skills,
         tier=c.integer(t.get("tier"), loc.key("tier"), minimum=1),
@@ -215,6 +240,34 @@ def _pool(c: Checker, t: dict[str, Any], loc: Loc, name: str, channels: list[str
         concurrency=tuple((k, c.integer(v, loc.key("concurrency").key(k), minimum=1))
                           for k, v in concurrency.items()),
     )
+
+
+def _from_log(c: Checker, value: Any, loc: Loc, wl: model.Workload) -> tuple[str, tuple[tuple[float, int], ...]]:
+    """``staffing = "from-log"``: the agents the replayed log shows working, interval by interval."""
+    if value != "from-log":
+        c.add(loc, f"{show(value)} is not a staffing source", '"from-log" (or agents = N, or shifts = [...])')
+        return "", ()
+    if wl.kind != "replay":
+        c.add(loc, '"from-log" without a replayed log', '[workload] kind = "replay", or agents or shifts')
+        return "", ()
+    replay = wl.replay
+    if replay is None or replay.log is None:  # the log could not be read: already reported
+        return "from-log", ((0.0, 1),)
+    if replay.source.agent is None:
+        c.add(loc, '"from-log" but the log has no agent column',
+              'workload.replay.agent = "<column naming the agent who served each ticket>"')
+        return "from-log", ((0.0, 1),)
+    from supportlab.replay import staffing_busy_when_queued, staffing_from_log
+
+    if replay.staffing_estimate == "busy-when-queued" and replay.source.queue_time is None:
+        c.add(loc, '"from-log" estimated from queued moments but the log has no queue-time column',
+              'workload.replay.queue_time = "<column>", or staffing_estimate = "agents-seen"')
+        return "from-log", ((0.0, 1),)
+    estimate = staffing_busy_when_queued if replay.staffing_estimate == "busy-when-queued" else staffing_from_log
+    steps = estimate(replay.log, replay.staffing_interval, where="\0")
+    if not any(n for _, n in steps):
+        c.add(loc, '"from-log" but no agent is seen serving in the log', "a log with agents on served rows")
+    return "from-log", tuple((t / replay.time_scale, n) for t, n in steps)
 
 
 def _shifts(c: Checker, node: Any, loc: Loc) -> tuple[model.Shift, ...]:

@@ -116,12 +116,41 @@ PERSONA = Table(
     required={"name": "a name", "share": "a number in (0, 1]"},
     defaults={"patience_factor": 1.0, "sentiment": 0.0, "priority": 0},
 )
+#: ``[workload.replay]``: a column mapping is a column name or a table (see docs/REPLAY.md)
+REPLAY_MAPPINGS = ("timestamp", "date", "time", "channel", "intent", "priority", "handle_time", "queue_time",
+                   "outcome", "agent")
+REPLAY = Table(
+    keys={k: LEAF for k in ("path", "format", *REPLAY_MAPPINGS, "segments", "exclude", "dates", "weekdays",
+                            "hours", "sample", "sample_seed", "time_scale", "volume_scale", "patience",
+                            "staffing_interval", "staffing_estimate")},
+    required={"path": 'the log file, e.g. "data/calls.csv" (relative to the experiment file)'},
+    defaults={"sample": 1.0, "sample_seed": 0, "time_scale": 1.0, "volume_scale": 1.0, "patience": "kaplan-meier",
+              "staffing_interval": "15m", "staffing_estimate": "busy-when-queued"},
+)
 WORKLOAD = Table(
     keys={"kind": LEAF, "channels": Array(CHANNEL, "channel"), "intents": Array(INTENT, "intent"),
-          "personas": Array(PERSONA, "persona"), "bursts": Array(BURST)},
+          "personas": Array(PERSONA, "persona"), "bursts": Array(BURST), "replay": REPLAY},
     required={"channels": "at least one [[workload.channels]] table",
               "intents": "at least one [[workload.intents]] table"},
     defaults={"kind": "generate"},
+)
+#: what a replayed workload allows: arrivals, shares and handle times come from the log
+REPLAY_CHANNEL = Table(
+    keys={"name": LEAF, "sla": LEAF, "patience": DIST, "priority": LEAF},
+    required={"name": "a name (a value of the log's channel column)",
+              "sla": 'a first-response target, e.g. "60s"'},
+    defaults={"priority": 0},
+)
+REPLAY_INTENT = Table(
+    keys={"name": LEAF, "skill": LEAF, "escalation": LEAF, "tier2_handle_time": DIST, "priority": LEAF},
+    required={"name": "a name (a value of the log's intent column)"},
+    defaults={"escalation": 0.0, "priority": 0},
+)
+REPLAY_WORKLOAD = Table(
+    keys={"kind": LEAF, "channels": Array(REPLAY_CHANNEL, "channel"), "intents": Array(REPLAY_INTENT, "intent"),
+          "replay": REPLAY},
+    required={"channels": "at least one [[workload.channels]] table (name and sla of each channel in the log)",
+              "replay": "a [workload.replay] table"},
 )
 
 SHIFT = Table(
@@ -129,8 +158,8 @@ SHIFT = Table(
     required={"start": 'a time of day, e.g. "8h"', "end": 'a time of day, e.g. "16h"', "agents": "an integer >= 0"},
 )
 POOL = Table(
-    keys={"name": LEAF, "agents": LEAF, "shifts": Array(SHIFT), "skills": LEAF,
-          "concurrency": Keyed("channel", LEAF), "tier": LEAF},
+    keys={"name": LEAF, "agents": LEAF, "shifts": Array(SHIFT), "staffing": LEAF, "extra_shifts": LEAF,
+          "skills": LEAF, "concurrency": Keyed("channel", LEAF), "tier": LEAF},
     required={"name": "a name", "skills": 'an array of skills, e.g. ["billing"]'},
     defaults={"tier": 1},
 )
@@ -154,7 +183,7 @@ ESCALATION = Table(
 )
 SYSTEM = Table(
     keys={"routing": LEAF, "pools": Array(POOL, "pool"), "bot": BOT, "kb": KB, "escalation": ESCALATION,
-          "transfer_time": DIST},
+          "transfer_time": DIST, "priority_head_start": LEAF},
     required={"pools": "at least one [[system.pools]] table"},
     defaults={"routing": "skills", "transfer_time": _fixed("60s")},
 )

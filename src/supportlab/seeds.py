@@ -38,6 +38,10 @@ class Purpose(IntEnum):
     TIER2_HANDLE = 15
     TRANSFER = 16
     CSAT = 17
+    #: replay: how many times a logged ticket arrives under ``volume_scale``
+    VOLUME = 18
+    #: replay: arrival time of an extra copy within its hour
+    JITTER = 19
 
 
 def arm_key(crn: bool, arm_index: int) -> int:

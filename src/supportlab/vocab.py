@@ -9,6 +9,7 @@ without recasting, and the parquet files are byte-identical for any number of wo
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import polars as pl
@@ -63,7 +64,15 @@ class Vocabulary:
 
     @classmethod
     def of(cls, exp: Experiment) -> Vocabulary:
-        return cls.of_scenarios([a.name for a in exp.arms], [a.scenario for a in exp.arms])
+        """The experiment's names; a replay adds the ``observed`` arm and the log's agent names."""
+        from supportlab import observed
+
+        vocab = cls.of_scenarios([a.name for a in exp.arms], [a.scenario for a in exp.arms])
+        control = exp.control.scenario
+        if not observed.comparable(control):
+            return vocab
+        return dataclasses.replace(vocab, arms=(*vocab.arms, observed.ARM),
+                                   agents=tuple(_union([list(vocab.agents), observed.log_agents(control)])))
 
     def enum(self, kind: str) -> pl.Enum:
         """The Enum type of a column kind: arm, channel, intent, persona, skill, pool, agent, outcome,

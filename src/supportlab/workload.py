@@ -94,6 +94,10 @@ def generate(scenario: Scenario, sid: StreamId, *, horizon: float | None, ticket
     Exactly one of ``horizon`` (arrivals on [0, horizon)) and ``tickets`` (the first N arrivals) is given.
     """
     wl = scenario.workload
+    if wl.kind == "replay":
+        from supportlab.replay_workload import replay
+
+        return replay(scenario, sid, horizon=horizon, tickets=tickets)
     until = horizon if horizon is not None else horizon_for_tickets(scenario, tickets or 0)
     while True:
         per_channel = [_arrivals(scenario, c, until, sid) for c in range(len(wl.channels))]
@@ -101,14 +105,20 @@ def generate(scenario: Scenario, sid: StreamId, *, horizon: float | None, ticket
             break
         until *= 2
     parts = [_channel_draws(scenario, c, arr, sid) for c, arr in enumerate(per_channel)]
-    sizes = [len(a) for a in per_channel]
+    return assemble(scenario, parts, tickets)
+
+
+def assemble(scenario: Scenario, parts: list[dict[str, np.ndarray | None]], tickets: int | None) -> pl.DataFrame:
+    """The workload table from per-channel draws (:func:`_channel_draws`): merged in arrival order."""
+    wl = scenario.workload
+    sizes = [len(p["arrival"]) for p in parts]  # type: ignore[arg-type]
     n_all = sum(sizes)
     if len(parts) == 1:
         order = None  # one channel: already in arrival order
         n = min(n_all, tickets) if tickets is not None else n_all
     else:
-        arrival = np.concatenate([p["arrival"] for p in parts])
-        channel = np.concatenate([p["channel"] for p in parts])
+        arrival = np.concatenate([p["arrival"] for p in parts])  # type: ignore[misc]
+        channel = np.concatenate([p["channel"] for p in parts])  # type: ignore[misc]
         order = np.lexsort((channel, arrival))  # by time, ties by channel: deterministic
         if tickets is not None:
             order = order[:tickets]
@@ -148,11 +158,16 @@ def skill_names(scenario: Scenario) -> list[str]:
     return out
 
 
-def _channel_draws(scenario: Scenario, c: int, arrival: np.ndarray, sid: StreamId) -> dict[str, np.ndarray | None]:
+def _channel_draws(scenario: Scenario, c: int, arrival: np.ndarray, sid: StreamId,
+                   given: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray | None]:
     """Every per-ticket draw for the tickets of channel ``c`` (ticket k of the channel = row k).
 
     None stands for a feature the channel does not have (null in the table: no bot, no KB, ...).
+    ``given`` holds what a replayed log states per ticket instead of a draw: ``intent`` (codes),
+    ``priority`` (added to the channel's and intent's), ``handle`` (NaN: drawn) and ``patience``
+    (used unless the channel sets a patience distribution).
     """
+    given = given or {}
     wl, sysm = scenario.workload, scenario.system
     ch = wl.channels[c]
     n = len(arrival)
@@ -162,7 +177,12 @@ def _channel_draws(scenario: Scenario, c: int, arrival: np.ndarray, sid: StreamI
 
     false = np.zeros(n, dtype=bool)
     # one category needs no draw (and its stream is independent of every other, so skipping it changes nothing)
-    intent = _pick(u(Purpose.INTENT), [i.share for i in wl.intents]) if len(wl.intents) > 1 else np.zeros(n, np.int64)
+    if "intent" in given:
+        intent = given["intent"]
+    elif len(wl.intents) > 1:
+        intent = _pick(u(Purpose.INTENT), [i.share for i in wl.intents])
+    else:
+        intent = np.zeros(n, np.int64)
     persona = (
         _pick(u(Purpose.PERSONA), [p.share for p in wl.personas]) if len(wl.personas) > 1 else np.zeros(n, np.int64)
     )
@@ -170,10 +190,13 @@ def _channel_draws(scenario: Scenario, c: int, arrival: np.ndarray, sid: StreamI
         ch.priority
         + np.array([i.priority for i in wl.intents], dtype=np.int64)[intent]
         + np.array([p.priority for p in wl.personas], dtype=np.int64)[persona]
+        + given.get("priority", 0)
     )
     handle = _per_intent(u(Purpose.HANDLE), intent, [i.handle_time for i in wl.intents])
+    if "handle" in given:
+        handle = np.where(np.isnan(given["handle"]), handle, given["handle"])
     if ch.patience is None:
-        patience = np.full(n, np.inf)
+        patience = given["patience"] if "patience" in given else np.full(n, np.inf)
     else:
         factor = np.array([p.patience_factor for p in wl.personas])[persona]
         patience = ch.patience.ppf(u(Purpose.PATIENCE)) * factor
