@@ -81,7 +81,10 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Experiment files 
             bad += 1
             continue
         variants = ", ".join(a.name for a in result.arms[1:]) or "none"
-        out.print(f"{result.path}: ok ({result.name}: {len(result.arms)} arms, variants: {variants})")
+        out.print(f"{result.path}: ok ({result.name}: {len(result.arms)} arms, variants: {variants})", markup=False)
+        replay = result.control.scenario.workload.replay
+        if replay is not None and replay.log is not None:
+            out.print(f"  log {Path(replay.source.path).name}: {replay.log.headline()}", markup=False)
     if bad:
         raise typer.Exit(2)
 

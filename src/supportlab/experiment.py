@@ -175,7 +175,8 @@ def _position(doc: dict[str, Any], loc: Loc) -> tuple[int, ...]:
 def _build(c: Checker, doc: dict[str, Any], path: str) -> model.Experiment:
     root = c.table(doc, ROOT, schema.DOCUMENT) or {}
     wl = root.get("workload")
-    replay = isinstance(wl, dict) and wl.get("kind") == "replay"
+    # a replay needs neither horizon nor tickets; a misspelt kind is reported once, under workload.kind
+    replay = isinstance(wl, dict) and wl.get("kind", "generate") != "generate"
     head = _head(c, root.get("experiment"), ROOT.key("experiment"), replay)
     control = scenario(c, root)
     pools = tuple(p.name for p in control.system.pools if p.name)

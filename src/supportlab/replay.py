@@ -117,6 +117,17 @@ class ReplayLog:
     #: the mapping the log was read with (None when built by hand)
     source: ReplaySource | None = None
 
+    def headline(self) -> str:
+        """One line on how the log was read, e.g. for ``supportlab validate``."""
+        bad = sum(b.count for b in self.bad)
+        text = f"{self.kept:,} of {self.rows:,} rows replayed"
+        left = [(self.ignored, "ignored"), (sum(self.excluded), "excluded"), (sum(self.filtered.values()), "filtered")]
+        text += "".join(f", {n:,} {what}" for n, what in left if n)
+        if bad:
+            worst = self.bad[0]
+            text += f", {bad:,} unreadable (most: {worst.count:,} × {worst.reason}; first row {worst.first_row})"
+        return text
+
     def describe(self) -> dict[str, object]:
         """A JSON-friendly summary of how the log was read."""
         outcomes = self.table["outcome"]

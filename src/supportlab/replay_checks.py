@@ -10,6 +10,8 @@ name their skills); arrivals, shares and handle times come from the log itself.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +22,7 @@ from supportlab import model, schema
 from supportlab.checks import POSITIVE, PROBABILITY, Checker, Loc, Range, RawIssue
 from supportlab.distributions import Dist
 from supportlab.errors import ConfigError
+from supportlab.replay import COLUMNS as LOG_COLUMNS
 from supportlab.replay import STAFFING_ESTIMATES
 from supportlab.staffing import DAY
 from supportlab.units import show, type_name
@@ -54,9 +57,9 @@ def workload(c: Checker, t: dict[str, Any], loc: Loc) -> ParsedWorkload:
                                   "an array of [[workload.intents]] tables (or none: the log's values)")
     rloc = loc.key("replay")
     mark = c.mark()
-    replay = _replay(c, t.get("replay"), rloc)
+    replay = _replay(c, t.get("replay"), rloc, [n for _, _, n in channel_items])
     broken = ParsedWorkload(model.Workload("replay", tuple(channels), ()), None, None)
-    if replay is None or not c.clean_since(mark) or not all(n for _, _, n in channel_items):
+    if replay is None or not c.clean_since(mark) or not channel_items or not all(n for _, _, n in channel_items):
         return broken
     log = _read(c, replay.source, rloc)
     if log is None:
@@ -133,10 +136,34 @@ def _read(c: Checker, source: model.ReplaySource, loc: Loc) -> Any:
         c.inputs.logs[source] = cached
     if isinstance(cached, ConfigError):
         for problem in cached.problems:
-            c.issues.append(RawIssue(loc, "", "", raw=problem.removeprefix("\0: ")))
+            c.issues.append(_reader_issue(loc, problem.removeprefix("\0: "), source.format))
         return None
     c.inputs.use(source.path)
     return cached
+
+
+#: one step of a dotted key as :meth:`Loc.dotted` writes it: ``.bare``, ``."quoted"`` or ``[index]``
+_KEY_STEP = re.compile(r'\.([A-Za-z0-9_-]+)|\.("(?:[^"\\]|\\.)*")|\[(\d+)\]')
+
+
+def _reader_issue(loc: Loc, text: str, fmt: str) -> RawIssue:
+    """A problem the log reader wrote as ``<loc>[.sub.key]: what, expected ...``, kept word for word but
+    located at its key with its parts, so a variant arm reports it under the ``set`` entry that caused it."""
+    head = loc.dotted()
+    if not text.startswith(head):
+        return RawIssue(loc, text, "a log the mapping can read", raw=text)
+    at, pos = loc, len(head)
+    while (m := _KEY_STEP.match(text, pos)) is not None:
+        bare, quoted, index = m.groups()
+        at = at.item(int(index)) if index is not None else at.key(bare if bare is not None else json.loads(quoted))
+        pos = m.end()
+    if not text.startswith(": ", pos):
+        return RawIssue(loc, text[len(head):].lstrip(": "), "a log the mapping can read", raw=text)
+    what, sep, expected = text[pos + 2:].partition(", expected ")
+    if not sep:  # the reader's message names no expectation (e.g. a file that polars cannot parse)
+        expected = f"a readable {fmt} log" if at.parts[-1:] == ("path",) else "a log the mapping can read"
+        text = f"{text}, expected {expected}"
+    return RawIssue(at, what, expected, raw=text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -154,7 +181,7 @@ class _Parsed:
         self.staffing_estimate = staffing_estimate
 
 
-def _replay(c: Checker, node: Any, loc: Loc) -> _Parsed | None:
+def _replay(c: Checker, node: Any, loc: Loc, channels: list[str]) -> _Parsed | None:
     t = c.table(node, loc, schema.REPLAY, expected="a [workload.replay] table")
     if t is None:
         return None
@@ -174,8 +201,14 @@ def _replay(c: Checker, node: Any, loc: Loc) -> _Parsed | None:
     for key in ("channel", "intent"):
         if key in t:
             kw[key] = _field(c, t[key], loc.key(key))
+    if "channel" not in t and len(channels) == 1 and channels[0]:
+        kw["channel"] = model.Field(value=channels[0])  # one channel: every row is on it
+    elif "channel" not in t and len(channels) > 1:
+        c.add(loc.key("channel"), f"missing key ({len(channels)} channels are declared)",
+              'the column naming each ticket\'s channel, e.g. channel = "channel"')
     if "priority" in t:
         kw["priority"] = _field(c, t["priority"], loc.key("priority"))
+        _check_priorities(c, t["priority"], loc.key("priority"))
     if "handle_time" in t:
         kw["handle_time"], handle_max = _column_with(c, t["handle_time"], loc.key("handle_time"), "max")
         if handle_max is not None:
@@ -221,7 +254,9 @@ def _path(c: Checker, t: dict[str, Any], loc: Loc) -> tuple[str, str]:
         if not fmt:
             c.add(loc.key("format"), f"missing key (the extension of {show(raw)} does not tell the format)",
                   'one of "csv", "tsv", "parquet", "jsonl"')
-    if raw and not Path(resolved).is_file():
+    if isinstance(t.get("path"), str) and not raw.strip():
+        c.add(loc.key("path"), f"{show(raw)} is not a path", 'the path of a log file, e.g. "data/calls.csv"')
+    elif raw and not Path(resolved).is_file():
         c.add(loc.key("path"), f"{show(raw)} is not a file ({resolved})", "the path of a log file, relative to "
               "the experiment file")
     return resolved, fmt
@@ -281,6 +316,21 @@ def _field(c: Checker, value: Any, loc: Loc) -> model.Field:
     )
 
 
+_INTEGER = re.compile(r"\s*[+-]?\d+(?:\.0*)?\s*")
+
+
+def _check_priorities(c: Checker, node: Any, loc: Loc) -> None:
+    """The priorities a ``priority`` table gives (value, default, the values of map) are integers."""
+    if not isinstance(node, dict):
+        return
+    given = [(loc.key(k), node[k], False) for k in ("value", "default") if k in node]
+    if isinstance(node.get("map"), dict):
+        given += [(loc.key("map").key(str(k)), v, True) for k, v in node["map"].items()]
+    for at, v, may_be_empty in given:
+        if isinstance(v, str) and not _INTEGER.fullmatch(v) and not (may_be_empty and not v.strip()):
+            c.add(at, f"{show(v)} is not an integer", "an integer priority (higher = more urgent), e.g. \"1\"")
+
+
 _OUTCOME = schema.Table(keys={k: schema.LEAF for k in ("column", "served", "abandoned", "ignored")},
                         required={"column": "a column name"})
 
@@ -322,6 +372,10 @@ def _segments(c: Checker, node: Any, loc: Loc) -> tuple[tuple[str, str], ...]:
         if name in BUILTIN_SEGMENTS:
             c.add(loc.key(name), f"{show(name)} is a built-in segment", "another name")
             continue
+        if name in LOG_COLUMNS:
+            c.add(loc.key(name), f"{show(name)} is a column of every replayed log",
+                  "another name (not one of " + ", ".join(LOG_COLUMNS) + ")")
+            continue
         out.append((c.name(name, loc.key(name)), _column(c, column, loc.key(name))))
     return tuple(out)
 
@@ -344,7 +398,8 @@ def _dates(c: Checker, node: Any, loc: Loc) -> tuple[str, str] | None:
     if items is None:
         return None
     if len(items) != 2:
-        c.add(loc, f"{len(items)} dates given", 'two ISO dates, first and last (inclusive)')
+        c.add(loc, f"{show(items)} has {len(items)} date{'' if len(items) == 1 else 's'}",
+              'two ISO dates, first and last (inclusive), e.g. ["1999-02-01", "1999-02-28"]')
         return None
     parsed = []
     for i, v in enumerate(items):
@@ -353,7 +408,8 @@ def _dates(c: Checker, node: Any, loc: Loc) -> tuple[str, str] | None:
         except (ValueError, AttributeError):
             c.add(loc.item(i), f"{show(v)} is not a date", 'an ISO date, e.g. "1999-02-01"')
     if len(parsed) == 2 and parsed[1] < parsed[0]:
-        c.add(loc.item(1), f"{parsed[1]} is before {parsed[0]}", "the last date >= the first")
+        c.add(loc.item(1), f"{show(items[1])} is before the first date ({show(items[0])})",
+              "the last date >= the first")
     return (parsed[0].isoformat(), parsed[1].isoformat()) if len(parsed) == 2 else None
 
 
@@ -378,7 +434,8 @@ def _hours(c: Checker, node: Any, loc: Loc) -> tuple[float, float] | None:
     if items is None:
         return None
     if len(items) != 2:
-        c.add(loc, f"{len(items)} values given", 'two times of day [start, end), e.g. ["7h", "24h"]')
+        c.add(loc, f"{show(items)} has {len(items)} value{'' if len(items) == 1 else 's'}",
+              'two times of day [start, end), e.g. ["7h", "24h"]')
         return None
     mark = c.mark()
     start = c.duration(items[0], loc.item(0))

@@ -199,7 +199,8 @@ def system(c: Checker, node: Any, loc: Loc, parsed: ParsedWorkload) -> model.Sys
     if "priority_head_start" in t:
         head_start = c.duration(t["priority_head_start"], loc.key("priority_head_start"))
         if routing and routing != "priority":
-            c.add(loc.key("priority_head_start"), f"set with routing = {show(routing)}",
+            c.add(loc.key("priority_head_start"),
+                  f"{show(t['priority_head_start'])} is set with routing = {show(routing)}",
                   'routing = "priority" (or no priority_head_start)')
     return model.System(
         priority_head_start=head_start,
@@ -217,7 +218,9 @@ def _pool(c: Checker, t: dict[str, Any], loc: Loc, name: str, parsed: ParsedWork
     skills = tuple(c.string(v, loc.key("skills").item(i)) for i, v in enumerate(skill_items or []))
     ways = [k for k in ("agents", "shifts", "staffing") if k in t]
     if len(ways) != 1:
-        given = ("neither agents nor shifts given" if not ways else f"both {ways[0]} and {ways[1]} given"
+        neither = "none of agents, shifts, staffing given" if parsed.workload.kind == "replay" else \
+            "neither agents nor shifts given"
+        given = (neither if not ways else f"both {ways[0]} and {ways[1]} given"
                  if len(ways) == 2 else "agents, shifts and staffing given")
         c.add(loc, given, 'exactly one of agents, shifts, staffing = "from-log"' if parsed.workload.kind == "replay"
               else "exactly one of agents, shifts")
@@ -253,18 +256,32 @@ def _from_log(c: Checker, value: Any, loc: Loc, wl: model.Workload) -> tuple[str
     replay = wl.replay
     if replay is None or replay.log is None:  # the log could not be read: already reported
         return "from-log", ((0.0, 1),)
-    if replay.source.agent is None:
-        c.add(loc, '"from-log" but the log has no agent column',
-              'workload.replay.agent = "<column naming the agent who served each ticket>"')
+    if replay.staffing_estimate == "agents-seen" and replay.source.agent is None:
+        c.add(loc, '"from-log" counting the agents seen but the log has no agent column',
+              'workload.replay.agent = "<column naming the agent who served each ticket>", '
+              'or staffing_estimate = "busy-when-queued"')
         return "from-log", ((0.0, 1),)
+    from supportlab.errors import ConfigError
     from supportlab.replay import staffing_busy_when_queued, staffing_from_log
 
     if replay.staffing_estimate == "busy-when-queued" and replay.source.queue_time is None:
         c.add(loc, '"from-log" estimated from queued moments but the log has no queue-time column',
               'workload.replay.queue_time = "<column>", or staffing_estimate = "agents-seen"')
         return "from-log", ((0.0, 1),)
+    table = replay.log.table
+    if replay.staffing_estimate == "agents-seen" and table.filter(
+            (table["outcome"] == "served") & table["agent"].is_not_null() & table["handle"].is_not_null()).height == 0:
+        c.add(loc, f'"from-log" (agents-seen) but no served row of the log names an agent (column '
+                   f'{show(replay.source.agent)})', "agents on served rows, not all empty or listed in agent.missing")
+        return "from-log", ((0.0, 1),)
     estimate = staffing_busy_when_queued if replay.staffing_estimate == "busy-when-queued" else staffing_from_log
-    steps = estimate(replay.log, replay.staffing_interval, where="\0")
+    try:
+        steps = estimate(replay.log, replay.staffing_interval, where="\0")
+    except ConfigError as exc:  # the estimate's own checks (normally caught above): never a traceback
+        for problem in exc.problems:
+            what, _, expected = problem.removeprefix("\0: ").partition(", expected ")
+            c.add(loc, f'"from-log" cannot be estimated ({what})', expected or "a log the staffing can be read from")
+        return "from-log", ((0.0, 1),)
     if not any(n for _, n in steps):
         c.add(loc, '"from-log" but no agent is seen serving in the log', "a log with agents on served rows")
     return "from-log", tuple((t / replay.time_scale, n) for t, n in steps)

@@ -282,6 +282,14 @@ def resolve_set_path(doc: dict[str, Any], path: str) -> Target:
             if last or part not in node:
                 return Target(node, part)
             node, spec, named_item = node[part], _child(spec, part), False
+        elif isinstance(node, dict):
+            # a table written where the schema takes any value (a replay column mapping such as
+            # handle_time = { column = "ser_time", max = "1h" }): its existing keys can be set
+            if part not in node:
+                raise PathError(f'no key "{part}" in {here}', unknown_key_hint(part, sorted(node)))
+            if last:
+                return Target(node, part)
+            node = node[part]
         elif isinstance(node, list):
             index = _list_index(node, spec, part, here)
             if last:
