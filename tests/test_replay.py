@@ -291,8 +291,8 @@ def test_absolute_schedules_and_extra_shifts() -> None:
     assert max_agents(pool) == 5
     assert next_change(pool, 0.0) == (3600.0, 5) and next_change(pool, 7200.0) is None
     extra = dataclasses.replace(pool, extra_shifts=(Shift(1800.0, 5400.0, 2),))
-    assert schedule_steps(extra, 0.0, 90_000.0) == [(0.0, 2), (1800.0, 4), (3600.0, 7), (5400.0, 5), (7200.0, 0),
-                                                     (88_200.0, 2)]
+    # the extra agents come only while the log's schedule has someone on (not at 88,200 s, the next day)
+    assert schedule_steps(extra, 0.0, 90_000.0) == [(0.0, 2), (1800.0, 4), (3600.0, 7), (5400.0, 5), (7200.0, 0)]
     assert max_agents(extra) == 7
     steps, t = [], 0.0
     while (change := next_change(extra, t)) is not None and change[0] < 90_000.0:
@@ -348,3 +348,113 @@ def test_a_variant_can_change_one_key_of_a_column_mapping() -> None:
     assert variant.changes == (("workload.replay.handle_time.max", "30m"),)
     assert variant.scenario.workload.replay.source.handle_max == 1800.0
     assert workload(e, arm=1)["handle"].max() <= 1800.0 < workload(e, arm=0)["handle"].max()
+
+
+MINIMAL = """
+[experiment]
+name = "minimal"
+seed = 1
+replications = 1
+{extra_head}
+[workload]
+kind = "replay"
+
+[[workload.channels]]
+name = "chat"
+sla = "1m"
+
+[workload.replay]
+path = "tickets.csv"
+timestamp = "created"
+handle_time = "handle"
+queue_time = "wait"
+outcome = {{ column = "status", served = ["done"], abandoned = ["gone"] }}
+agent = "agent"
+
+[[system.pools]]
+name = "desk"
+staffing = "from-log"
+skills = ["default"]
+
+[arms.control]
+{arms}"""
+
+
+def minimal(tmp_path: Path, *, extra_head: str = "", arms: str = ""):
+    rows = ["created,handle,wait,status,agent"]
+    for k in range(40):  # every served ticket names its agent; no segments
+        t = dt.datetime(2026, 3, 2, 9) + dt.timedelta(minutes=3 * k)
+        rows.append(f"{t.isoformat()},{100 + k},{(k % 5) * 20},{'gone' if k % 7 == 3 else 'done'},"
+                    f"{'' if k % 7 == 3 else 'ann' if k % 2 else 'bob'}")
+    (tmp_path / "tickets.csv").write_text("\n".join(rows) + "\n")
+    return load_text(MINIMAL.format(extra_head=extra_head, arms=arms), str(tmp_path / "minimal.toml"))
+
+
+def test_a_minimal_replay_runs_with_its_observed_arm(tmp_path: Path) -> None:
+    out = run_experiment(minimal(tmp_path), workers=1)
+    observed = out.tickets.filter(pl.col("arm") == "observed")
+    assert observed.height == 40 and "log_row" in out.tickets.columns
+    assert set(observed["agent"].drop_nulls().cast(pl.String).to_list()) == {"ann", "bob"}
+    head = out.metrics.filter((pl.col("arm") == "observed") & (pl.col("segment") == "all"))
+    value = dict(zip(head["metric"].to_list(), head["value"].to_list(), strict=True))
+    gone = [k for k in range(40) if k % 7 == 3]
+    assert value["abandon_rate"] == pytest.approx(len(gone) / 40)
+    assert value["wait.mean"] == pytest.approx(np.mean([(k % 5) * 20 for k in range(40) if k not in gone]))
+
+
+def test_observed_arm_follows_the_tickets_cut(tmp_path: Path) -> None:
+    out = run_experiment(minimal(tmp_path, extra_head="tickets = 10"), workers=1)
+    measured = out.tickets.filter(pl.col("measured")).group_by("arm").len().sort("arm")
+    assert dict(measured.select(pl.col("arm").cast(pl.String), "len").iter_rows()) == {"control": 9, "observed": 9}
+
+
+def test_replay_specific_refusals(tmp_path: Path) -> None:
+    from supportlab.errors import ConfigError
+
+    def problems(**kw: str) -> list[str]:
+        with pytest.raises(ConfigError) as exc:
+            minimal(tmp_path, **kw)
+        return [p.split(": ", 1)[1] for p in exc.value.problems]
+
+    assert problems(arms='\n[arms.observed]\nset = { "workload.replay.volume_scale" = 2.0 }\n') == [
+        "arms.observed: \"observed\" is the replayed log's own arm, expected another name for a variant"]
+    two = '\n[[system.pools]]\nname = "back"\nstaffing = "from-log"\nskills = ["default"]\n'
+    text = MINIMAL.replace("[arms.control]", two + "\n[arms.control]")
+    with pytest.raises(ConfigError) as exc:
+        load_text(text.format(extra_head="", arms=""), str(tmp_path / "minimal.toml"))
+    assert [p.split(": ", 1)[1] for p in exc.value.problems] == [
+        'system.pools: 2 pools (desk, back) staffed from the log, expected at most one pool with staffing = '
+        "\"from-log\" (the log's agents are counted once)"]
+    with pytest.raises(ConfigError) as exc:
+        load_text(MINIMAL.replace('handle_time = "handle"\n', "").format(extra_head="", arms=""),
+                  str(tmp_path / "minimal.toml"))
+    assert [p.split(": ", 1)[1] for p in exc.value.problems] == [
+        "workload.replay.handle_time: missing key, expected the column of each served ticket's handle time in "
+        'seconds, e.g. "handle_seconds"']
+
+
+def test_no_observed_arm_without_queue_times(tmp_path: Path) -> None:
+    minimal(tmp_path)  # writes the log
+    text = MINIMAL.replace('queue_time = "wait"\n', "").replace('staffing = "from-log"', "agents = 2")
+    e = load_text(text.format(extra_head="", arms=""), str(tmp_path / "minimal.toml"))
+    assert set(run_experiment(e, workers=1).tickets["arm"].cast(pl.String).unique()) == {"control"}
+
+
+def test_diff_never_gates_the_observed_arm_but_warns_when_the_log_changed(tmp_path: Path, capsys) -> None:
+    minimal(tmp_path)
+    (tmp_path / "minimal.toml").write_text(MINIMAL.format(extra_head="", arms=""))
+
+    def bundle() -> str:
+        code, out, err = cli(capsys, "run", tmp_path / "minimal.toml", "--out", tmp_path / "results", "--json")
+        assert code == 0, err
+        return json.loads(out)["bundle"]
+
+    first, same = bundle(), bundle()
+    log = tmp_path / "tickets.csv"
+    log.write_text(log.read_text().replace(",0,done,", ",90,done,"))  # the same month, other waits
+    changed = bundle()
+    for new, warned in ((same, False), (changed, True)):
+        code, out, err = cli(capsys, "diff", first, new, "--format", "json")
+        report = json.loads(out)
+        assert report["rows"] and all(r["arm"] != "observed" for r in report["rows"])
+        assert ("the replayed logs differ (the observed arms are not the same)" in report["warnings"]) is warned

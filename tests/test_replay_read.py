@@ -15,7 +15,7 @@ from polars.testing import assert_frame_equal
 
 from supportlab.errors import ConfigError
 from supportlab.model import Field, ReplaySource
-from supportlab.replay import BadRows, ReplayLog, read_log, staffing_from_log
+from supportlab.replay import BadRows, ReplayLog, read_log, staffing_agents_seen
 
 HERE = Path(__file__).parent
 SLICE = HERE / "data" / "bank-slice.tsv"
@@ -406,7 +406,7 @@ def test_filters_that_leave_nothing(tmp_path: Path) -> None:
 # staffing seen in the log
 
 
-def test_staffing_from_log(tmp_path: Path) -> None:
+def test_staffing_agents_seen(tmp_path: Path) -> None:
     rows = [  # time, wait, handle, status, agent -> service
         ("0:00:00", "0", "300", "solved", "ann"),    # [0, 300)            -> interval 0
         ("0:05:10", "0", "10", "solved", "ann"),     # [310, 320) again    -> interval 0, counted once
@@ -424,13 +424,13 @@ def test_staffing_from_log(tmp_path: Path) -> None:
                        agent_missing=("-",), hours=(0.0, 3000.0))
     log = read_log(src, where=WHERE)
     assert log.end == 3000.0
-    assert staffing_from_log(log, 600.0, where=WHERE) == ((0.0, 2), (600.0, 1), (3000.0, 0))
-    assert staffing_from_log(log, 1000.0, where=WHERE) == ((0.0, 2), (3000.0, 0))  # equal levels merged
+    assert staffing_agents_seen(log, 600.0, where=WHERE) == ((0.0, 2), (600.0, 1), (3000.0, 0))
+    assert staffing_agents_seen(log, 1000.0, where=WHERE) == ((0.0, 2), (3000.0, 0))  # equal levels merged
     whole = read_log(replace(src, hours=None), where=WHERE)
     assert whole.end == 86_400.0
-    assert staffing_from_log(whole, 600.0, where=WHERE) == ((0.0, 2), (600.0, 1), (3600.0, 0))
+    assert staffing_agents_seen(whole, 600.0, where=WHERE) == ((0.0, 2), (600.0, 1), (3600.0, 0))
     with pytest.raises(ConfigError, match=r'workload\.replay\.agent: .*staffing = "from-log" needs'):
-        staffing_from_log(read_log(replace(src, agent=None, agent_missing=()), where=WHERE), 600.0, where=WHERE)
+        staffing_agents_seen(read_log(replace(src, agent=None, agent_missing=()), where=WHERE), 600.0, where=WHERE)
 
 
 # ---------------------------------------------------------------------------------------------

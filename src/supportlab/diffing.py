@@ -201,6 +201,10 @@ def _arms(b: Bundle) -> list[str]:
     return list(arms) if isinstance(arms, dict) else []
 
 
+def _arm_metrics(b: Bundle, arm: str) -> Any:
+    return b.summary.get("arms", {}).get(arm, {}).get("metrics")
+
+
 def _metric_names(b: Bundle, arm: str) -> list[str]:
     m = b.summary.get("arms", {}).get(arm, {}).get("metrics")
     return list(m) if isinstance(m, dict) else []
@@ -249,6 +253,8 @@ def _warnings(b: Bundle, n: Bundle) -> list[str]:
     if rb != rn:
         out.append(f"different replication counts ({rb} vs {rn})")
     arms_b, arms_n = _arms(b), _arms(n)
+    if OBSERVED in arms_b and OBSERVED in arms_n and _arm_metrics(b, OBSERVED) != _arm_metrics(n, OBSERVED):
+        out.append("the replayed logs differ (the observed arms are not the same)")
     for arm in arms_b:
         if arm not in arms_n:
             out.append(f"arm {arm!r} is only in BASE: not compared")
@@ -263,6 +269,8 @@ def _warnings(b: Bundle, n: Bundle) -> list[str]:
 #: reported as "changed" and never fails, unless a tolerance for the metric is given explicitly (``--tolerance``
 #: or the ``[diff]`` table): then it is gated in the catalog's direction like any other metric.
 LOAD_METRICS = ("tickets", "utilization")
+#: the replayed log's own arm (see supportlab.observed)
+OBSERVED = "observed"
 
 
 def _is_load(metric: str) -> bool:
@@ -357,7 +365,8 @@ def diff_bundles(
     pools = tuple(dict.fromkeys(p.name for e in (exp_b, exp_n) for a in e.arms for p in a.scenario.system.pools))
     rows: list[MetricDiff] = []
     arm_paired: list[bool] = []
-    for arm in [a for a in _arms(n) if a in _arms(b)]:
+    # the observed arm of a replay is the log, not a result of the release: never gated (a changed log is a warning)
+    for arm in [a for a in _arms(n) if a in _arms(b) and a != OBSERVED]:
         paired = same and _arm_paired(b, n, arm)
         arm_paired.append(paired)
         names = list(dict.fromkeys([*_metric_names(n, arm), *_metric_names(b, arm)]))

@@ -303,7 +303,11 @@ def _arms(c: Checker, root: dict[str, Any], control: model.Scenario) -> tuple[mo
         _control_arm(c, t["control"], loc.key("control"))
     base = {key: root.get(key) for key in schema.SCENARIO_SECTIONS}
     control_issues = {issue.text() for issue in c.issues}
+    replay = control.workload.kind == "replay"
     for name, body in t.items():
+        if replay and name == "observed":
+            c.add(loc.key(name), '"observed" is the replayed log\'s own arm', "another name for a variant")
+            continue
         if name != "control":
             c.slug(name, loc.key(name))
             arm = _variant(c, name, body, loc.key(name), base, control_issues)

@@ -228,7 +228,8 @@ class Pool:
     #: an absolute, non-repeating schedule ``((t0, n0), (t1, n1), ...)``: n_k agents on [t_k, t_k+1), the
     #: last level holding on; before t0 no agent. Set for ``staffing = "from-log"``.
     schedule: tuple[tuple[float, int], ...] = ()
-    #: one-day shifts (repeating every 24 h) added on top of any of the above, e.g. two more agents at peak
+    #: one-day shifts (repeating every 24 h) added on top of any of the above, e.g. two more agents at peak;
+    #: on a ``schedule`` only while it has someone on (see :func:`supportlab.staffing.agents_at`)
     extra_shifts: tuple[Shift, ...] = ()
 
     def concurrency_of(self, channel: str) -> int:

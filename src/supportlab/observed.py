@@ -12,7 +12,8 @@ A served ticket's first pool is the first tier-1 pool with its intent's skill; i
 log's agent (``(unrecorded)`` where the log names none).
 
 The observed arm exists only when the control replays the log as it is (``time_scale`` and
-``volume_scale`` 1): otherwise the control is not a replay of what was observed.
+``volume_scale`` 1; otherwise the control is not a replay of what was observed) and the log has a
+queue-time column.
 """
 
 from __future__ import annotations
@@ -26,19 +27,27 @@ from supportlab.seeds import Purpose, stream
 from supportlab.vocab import Vocabulary
 
 ARM = "observed"
+#: the master seed of the observed arm's satisfaction noise (not the experiment's: the arm is the log's)
+CSAT_SEED = 0
 #: the agent of a served ticket whose log row names none
 UNRECORDED = "(unrecorded)"
 
 
 def comparable(scenario: Scenario) -> bool:
-    """True when the scenario replays its log unchanged, so the log's outcomes are its observed arm."""
+    """True when the scenario replays its log unchanged, so the log's outcomes are its observed arm.
+
+    The log must also say how long each ticket waited (``queue_time``): without it the observed waits,
+    abandonment and SLA would be made up.
+    """
     rp = scenario.workload.replay
-    return rp is not None and rp.log is not None and rp.time_scale == 1.0 and rp.volume_scale == 1.0
+    return (rp is not None and rp.log is not None and rp.time_scale == 1.0 and rp.volume_scale == 1.0
+            and rp.source.queue_time is not None)
 
 
-def tables(scenario: Scenario, vocab: Vocabulary, window: tuple[float, float], seed: int
-           ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(tickets, legs) of the observed arm."""
+def tables(scenario: Scenario, vocab: Vocabulary, window: tuple[float, float]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(tickets, legs) of the observed arm: a function of the log alone (the satisfaction noise has its own
+    fixed seed, :data:`CSAT_SEED`, so every run of any seed shows the same observed arm)."""
+    seed = CSAT_SEED
     rp = scenario.workload.replay
     assert rp is not None and rp.log is not None
     t: pl.DataFrame = rp.log.table
@@ -80,7 +89,8 @@ def tables(scenario: Scenario, vocab: Vocabulary, window: tuple[float, float], s
 
     ticket = pl.Series(np.arange(n, dtype=np.int64))
     pool = enum("pool", pool_names)
-    agent = enum("agent", t["agent"].cast(pl.String).fill_null(UNRECORDED))
+    agent = enum("agent", pl.select(pl.when(pl.Series(served)).then(t["agent"].cast(pl.String).fill_null(UNRECORDED))
+                                    ).to_series())
     outcome = enum("outcome", ["resolved" if s else "abandoned" for s in served.tolist()])
     tickets = pl.DataFrame({
         "arm": enum("arm", [ARM] * n),

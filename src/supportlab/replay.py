@@ -32,7 +32,7 @@ The pipeline, all of it one lazy polars query over string columns (vectorised, n
 7. **sanity** - a log where more than half of the rows not ignored or excluded are bad is refused (the
    mapping is most likely wrong), and so are filters that leave no row.
 
-:func:`staffing_from_log` turns the agents seen working in the log into an absolute staffing step
+:func:`staffing_agents_seen` turns the agents seen working in the log into an absolute staffing step
 function (``staffing = "from-log"``).
 """
 
@@ -50,7 +50,7 @@ from supportlab.errors import ConfigError
 from supportlab.model import Field, ReplaySource
 from supportlab.units import toml_key
 
-__all__ = ["BadRows", "ReplayLog", "read_log", "staffing_busy_when_queued", "staffing_from_log"]
+__all__ = ["BadRows", "ReplayLog", "read_log", "staffing_busy_when_queued", "staffing_agents_seen"]
 
 DAY = 86_400.0
 FORMATS = ("csv", "tsv", "parquet", "jsonl")
@@ -577,7 +577,7 @@ def _bad_rows(bad: pl.DataFrame) -> tuple[BadRows, ...]:
 # staffing
 
 
-def staffing_from_log(log: ReplayLog, interval: float, *, where: str = "",
+def staffing_agents_seen(log: ReplayLog, interval: float, *, where: str = "",
                       key: str = "workload.replay") -> tuple[tuple[float, int], ...]:
     """The agents seen working, as an absolute step function over ``[0, log.end)``.
 
@@ -634,7 +634,7 @@ def staffing_busy_when_queued(log: ReplayLog, interval: float, *, where: str = "
     someone wait). A fractional ``a_k = n + f`` is kept exact on average: ``n + 1`` agents for the first
     share ``f`` of the interval, ``n`` for the rest.
 
-    Unlike :func:`staffing_from_log` (every agent who served a ticket in the interval, counted for all of
+    Unlike :func:`staffing_agents_seen` (every agent who served a ticket in the interval, counted for all of
     it: an upper bound that ignores after-call work, breaks and part-interval shifts), this measures
     agents as the simulator models them: answering or free to answer. It needs a queue-time column.
     Its known bias is the other way: queues form most when fewer agents are answering, so averaging only

@@ -139,10 +139,14 @@ def observed_result(exp: Experiment) -> TaskResult | None:
     vocab = Vocabulary.of(exp)
     rp = control.workload.replay
     assert rp is not None and rp.log is not None
-    window = (exp.warmup, exp.horizon if exp.horizon is not None else float(rp.log.end))
-    tickets, legs = observed.tables(control, vocab, window, exp.seed)
-    if rp.source.segments:
-        tickets = tickets.with_columns(replayed_columns(control, pl.Series(range(tickets.height))))
+    end = float(rp.log.end)
+    if exp.horizon is not None:
+        end = exp.horizon
+    elif exp.tickets is not None and exp.tickets < rp.log.table.height:
+        end = float(rp.log.table["arrival"][exp.tickets - 1])  # as the control: up to its last ticket's arrival
+    window = (exp.warmup, end)
+    tickets, legs = observed.tables(control, vocab, window)
+    tickets = tickets.with_columns(replayed_columns(control, pl.Series(range(tickets.height))))
     events = make_events(tickets, legs, vocab)
     m = metrics_mod.compute(tickets, legs, control, metrics_mod.Window(*window),
                             extra_segments=extra_segments(control))

@@ -195,6 +195,10 @@ def system(c: Checker, node: Any, loc: Loc, parsed: ParsedWorkload) -> model.Sys
                                                   "at least one [[system.pools]] table")]
     if pools and c.clean_since(mark) and parsed.intents is not None:
         _check_skills(c, pools, parsed.intents, loc.key("pools"))
+    from_log = [p.name for p in pools if p.staffing == "from-log"]
+    if len(from_log) > 1:
+        c.add(loc.key("pools"), f"{len(from_log)} pools ({', '.join(from_log)}) staffed from the log",
+              'at most one pool with staffing = "from-log" (the log\'s agents are counted once)')
     head_start = None
     if "priority_head_start" in t:
         head_start = c.duration(t["priority_head_start"], loc.key("priority_head_start"))
@@ -262,7 +266,7 @@ def _from_log(c: Checker, value: Any, loc: Loc, wl: model.Workload) -> tuple[str
               'or staffing_estimate = "busy-when-queued"')
         return "from-log", ((0.0, 1),)
     from supportlab.errors import ConfigError
-    from supportlab.replay import staffing_busy_when_queued, staffing_from_log
+    from supportlab.replay import staffing_busy_when_queued, staffing_agents_seen
 
     if replay.staffing_estimate == "busy-when-queued" and replay.source.queue_time is None:
         c.add(loc, '"from-log" estimated from queued moments but the log has no queue-time column',
@@ -274,7 +278,7 @@ def _from_log(c: Checker, value: Any, loc: Loc, wl: model.Workload) -> tuple[str
         c.add(loc, f'"from-log" (agents-seen) but no served row of the log names an agent (column '
                    f'{show(replay.source.agent)})', "agents on served rows, not all empty or listed in agent.missing")
         return "from-log", ((0.0, 1),)
-    estimate = staffing_busy_when_queued if replay.staffing_estimate == "busy-when-queued" else staffing_from_log
+    estimate = staffing_busy_when_queued if replay.staffing_estimate == "busy-when-queued" else staffing_agents_seen
     try:
         steps = estimate(replay.log, replay.staffing_interval, where="\0")
     except ConfigError as exc:  # the estimate's own checks (normally caught above): never a traceback

@@ -123,7 +123,8 @@ REPLAY = Table(
     keys={k: LEAF for k in ("path", "format", *REPLAY_MAPPINGS, "segments", "exclude", "dates", "weekdays",
                             "hours", "sample", "sample_seed", "time_scale", "volume_scale", "patience",
                             "staffing_interval", "staffing_estimate")},
-    required={"path": 'the log file, e.g. "data/calls.csv" (relative to the experiment file)'},
+    required={"path": 'the log file, e.g. "data/calls.csv" (relative to the experiment file)',
+              "handle_time": 'the column of each served ticket\'s handle time in seconds, e.g. "handle_seconds"'},
     defaults={"sample": 1.0, "sample_seed": 0, "time_scale": 1.0, "volume_scale": 1.0, "patience": "kaplan-meier",
               "staffing_interval": "15m", "staffing_estimate": "busy-when-queued"},
 )

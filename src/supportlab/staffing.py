@@ -7,7 +7,8 @@ A pool is staffed in one of three ways, plus optional extra shifts on top:
 * ``schedule``: an absolute, non-repeating step function ``((t0, n0), (t1, n1), ...)``, as estimated
   from a replayed log (``staffing = "from-log"``): ``n_k`` agents on ``[t_k, t_k+1)``, the last level
   holding on, no agent before ``t0``;
-* ``extra_shifts``: one-day shifts (repeating every 24 h) whose agents add to any of the above.
+* ``extra_shifts``: one-day shifts (repeating every 24 h) whose agents add to any of the above (to an
+  absolute schedule only while it has someone on).
 """
 
 from __future__ import annotations
@@ -53,11 +54,17 @@ def _scheduled(schedule: tuple[tuple[float, int], ...], t: float) -> int:
 
 
 def agents_at(pool: Pool, t: float) -> int:
-    """Agents on shift at time ``t`` (seconds from the start of the simulation)."""
+    """Agents on shift at time ``t`` (seconds from the start of the simulation).
+
+    Extra shifts on an absolute (from-log) schedule count only while that schedule has someone on: two
+    more agents at peak hours do not open the floor on the days and hours a replay leaves out.
+    """
     if pool.agents is not None:
         base = pool.agents
     elif pool.schedule:
         base = _scheduled(pool.schedule, t)
+        if base == 0:
+            return 0
     else:
         base = _daily(pool.shifts, t)
     return base + (_daily(pool.extra_shifts, t) if pool.extra_shifts else 0)
