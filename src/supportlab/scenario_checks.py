@@ -266,7 +266,7 @@ def _from_log(c: Checker, value: Any, loc: Loc, wl: model.Workload) -> tuple[str
               'or staffing_estimate = "busy-when-queued"')
         return "from-log", ((0.0, 1),)
     from supportlab.errors import ConfigError
-    from supportlab.replay import staffing_busy_when_queued, staffing_agents_seen
+    from supportlab.replay import staffing_agents_seen, staffing_busy_when_queued
 
     if replay.staffing_estimate == "busy-when-queued" and replay.source.queue_time is None:
         c.add(loc, '"from-log" estimated from queued moments but the log has no queue-time column',
