@@ -9,8 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-
-from supportlab.cli import main
+from support import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -47,13 +46,6 @@ skills = ["general"]
 [arms.seven]
 set = { "system.pools.agents.agents" = 7 }
 """
-
-
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return int(exc.value.code or 0), captured.out, captured.err
 
 
 def sha(path: Path) -> str:

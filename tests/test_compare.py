@@ -7,21 +7,14 @@ from pathlib import Path
 
 import pytest
 from scipy import stats as st
+from support import cli
 
-from supportlab.cli import main
 from supportlab.compare import judge_run
 from supportlab.experiment import load_text
 from supportlab.runner import run_experiment
 
 DATA = Path(__file__).resolve().parent / "data"
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def cli(capsys, *args: object) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return int(exc.value.code or 0), captured.out, captured.err
 
 
 def run_bundle(capsys, path: Path, tmp_path: Path, *extra: str) -> Path:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import tomli_w
+from support import problems, write
 
 from supportlab import model
 from supportlab.distributions import Dist
@@ -107,23 +108,6 @@ set = { "system.pools.tier1.agents" = 13 }
 def edit(old: str, new: str, text: str = BASE) -> str:
     assert old in text, old
     return text.replace(old, new, 1)
-
-
-def write(tmp_path: Path, text: str, name: str = "x.toml") -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def problems(tmp_path: Path, text: str) -> list[str]:
-    """The problems of a file, without the ``<path>: `` prefix every line must start with."""
-    path = write(tmp_path, text)
-    with pytest.raises(ConfigError) as info:
-        load_experiment(path)
-    prefix = f"{path}: "
-    assert all(p.startswith(prefix) for p in info.value.problems), info.value.problems
-    assert str(info.value) == "\n".join(info.value.problems)
-    return [p[len(prefix):] for p in info.value.problems]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,17 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-
-from supportlab.cli import main
+from support import cli
 
 DATA = Path(__file__).resolve().parent / "data"
-
-
-def cli(capsys, *args: object) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return int(exc.value.code or 0), captured.out, captured.err
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from support import cli
 
-from supportlab.cli import main
 from supportlab.experiment import load_experiment, load_text
 from supportlab.model import Pool, Shift
 from supportlab.replay import read_log, staffing_busy_when_queued
@@ -32,13 +32,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 SLICE = DATA / "replay-slice.toml"
 KEPT_DAYS = {"990201": 0, "990207": 6}  # Monday and Sunday; Friday 990205 is left out (Sun-Thu)
-
-
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return int(exc.value.code or 0), captured.out, captured.err
 
 
 def clock(text: str) -> int:

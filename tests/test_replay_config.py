@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import problems, write
 
 from supportlab.cli import main
-from supportlab.errors import ConfigError
 from supportlab.experiment import load_experiment
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -121,23 +121,6 @@ INTENTS = ("IN", "NE", "NW", "PE", "PS", "TT")
 def edit(old: str, new: str, text: str = BASE) -> str:
     assert text.count(old) == 1, old
     return text.replace(old, new, 1)
-
-
-def write(tmp_path: Path, text: str, name: str = "x.toml") -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def problems(tmp_path: Path, text: str) -> list[str]:
-    """The problems of a file, without the ``<path>: `` prefix every line must start with."""
-    path = write(tmp_path, text)
-    with pytest.raises(ConfigError) as info:
-        load_experiment(path)
-    prefix = f"{path}: "
-    assert all(p.startswith(prefix) for p in info.value.problems), info.value.problems
-    assert str(info.value) == "\n".join(info.value.problems)
-    return [p[len(prefix):] for p in info.value.problems]
 
 
 def replay_key(line: str) -> str:
