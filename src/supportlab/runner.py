@@ -195,8 +195,10 @@ def _run_parallel(
     fired: LimitExceeded | None = None
     # spawn, not fork: forking a process that runs polars' thread pool can deadlock
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
-        pending: dict[Future[TaskResult], Task] = {pool.submit(run_task, exp, t, deadline): t for t in tasks}
+    # the experiment (with a replayed log it can weigh 100 MB) goes to each worker once, not with every task
+    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx, initializer=_set_worker_experiment,
+                             initargs=(exp,)) as pool:
+        pending: dict[Future[TaskResult], Task] = {pool.submit(_run_worker_task, t, deadline): t for t in tasks}
         while pending and fired is None:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in sorted(done, key=lambda f: (pending[f].arm_index, pending[f].replication)):
@@ -212,6 +214,19 @@ def _run_parallel(
         for fut in pending:
             fut.cancel()
     return fired
+
+
+_WORKER_EXPERIMENT: Experiment | None = None
+
+
+def _set_worker_experiment(exp: Experiment) -> None:
+    global _WORKER_EXPERIMENT
+    _WORKER_EXPERIMENT = exp
+
+
+def _run_worker_task(task: Task, deadline: float | None) -> TaskResult:
+    assert _WORKER_EXPERIMENT is not None, "worker started without its experiment"
+    return run_task(_WORKER_EXPERIMENT, task, deadline)
 
 
 def _check_limits(exp: Experiment, results: dict[Task, TaskResult], deadline: float | None) -> LimitExceeded | None:
