@@ -41,7 +41,7 @@ SAMPLE = Range("a share", "a number in (0, 1]", 0.0, 1.0, low_open=True)
 
 def workload(c: Checker, t: dict[str, Any], loc: Loc) -> ParsedWorkload:
     """The replayed workload of a ``[workload]`` table whose ``kind`` is ``"replay"``."""
-    from supportlab.scenario_checks import ParsedWorkload
+    from supportlab.scenario_checks import ParsedWorkload, intent_skill
 
     c.table(t, loc, schema.REPLAY_WORKLOAD)
     channel_items = c.named_tables(t.get("channels"), loc.key("channels"), schema.REPLAY_CHANNEL,
@@ -82,8 +82,8 @@ def workload(c: Checker, t: dict[str, Any], loc: Loc) -> ParsedWorkload:
         intents.append((model.Intent(
             name=name,
             share=float((table["intent"] == name).sum()) / max(table.height, 1),
-            handle_time=Dist("empirical", values=tuple(float(x) for x in np.sort(handles))),
-            skill=_skill(c, it, iloc, name),
+            handle_time=Dist("empirical", values=_handle_values(handles)),
+            skill=intent_skill(c, it, iloc, name),
             escalation=c.number(it.get("escalation", 0.0), iloc.key("escalation"), PROBABILITY),
             tier2_handle_time=c.dist(it["tier2_handle_time"], iloc.key("tier2_handle_time"))
             if "tier2_handle_time" in it else None,
@@ -103,14 +103,17 @@ def workload(c: Checker, t: dict[str, Any], loc: Loc) -> ParsedWorkload:
     return ParsedWorkload(built, names, intents)
 
 
-def _skill(c: Checker, it: dict[str, Any], loc: Loc, name: str) -> str:
-    if "skill" not in it:
-        return name
-    skill = c.string(it["skill"], loc.key("skill"))
-    if isinstance(it["skill"], str) and not skill.strip():
-        c.add(loc.key("skill"), f"{show(skill)} is not a skill", "a non-empty string")
-        return ""
-    return skill
+#: an intent's logged handle times kept for drawing those the log does not state (abandoned tickets): all of
+#: them up to this many, else this many evenly spaced order statistics (a 1/10,000 quantile grid)
+MAX_HANDLE_VALUES = 10_000
+
+
+def _handle_values(handles: np.ndarray) -> tuple[float, ...]:
+    values = np.sort(handles)
+    if values.size > MAX_HANDLE_VALUES:
+        grid = (np.arange(MAX_HANDLE_VALUES) + 0.5) / MAX_HANDLE_VALUES
+        values = values[np.minimum((grid * values.size).astype(np.int64), values.size - 1)]
+    return tuple(values.tolist())
 
 
 def _check_values(c: Checker, table: pl.DataFrame, column: str, names: list[str], loc: Loc, what: str) -> None:

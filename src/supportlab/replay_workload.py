@@ -68,6 +68,25 @@ def replay(scenario: Scenario, sid: StreamId, *, horizon: float | None, tickets:
     return assemble(scenario, parts, None)
 
 
+def extra_segments(scenario: Scenario) -> dict[str, list[str]]:
+    """Replayed segment columns (``[workload.replay] segments``) → every value they take in the log."""
+    rp = scenario.workload.replay
+    if rp is None or rp.log is None:
+        return {}
+    table: pl.DataFrame = rp.log.table
+    return {name: sorted(table[name].drop_nulls().unique().to_list()) for name, _ in rp.source.segments}
+
+
+def replayed_columns(scenario: Scenario, log_index: pl.Series) -> list[pl.Series]:
+    """Columns a replayed ticket takes from its log row: ``log_row`` (1-based data row) and the segments."""
+    rp = scenario.workload.replay
+    assert rp is not None and rp.log is not None
+    table: pl.DataFrame = rp.log.table
+    cols = ["row", *(name for name, _ in rp.source.segments)]
+    picked = table.select(cols).rename({"row": "log_row"})[log_index.cast(pl.Int64).to_numpy()]
+    return picked.get_columns()
+
+
 def copies(arrival: np.ndarray, volume_scale: float, sid: StreamId) -> tuple[np.ndarray, np.ndarray]:
     """(log row of each arriving ticket, its arrival) under ``volume_scale`` (see the module docstring)."""
     n = len(arrival)

@@ -20,7 +20,7 @@ from supportlab import observed
 from supportlab.engine import simulate
 from supportlab.errors import LimitExceeded, UsageError
 from supportlab.model import Experiment, Scenario
-from supportlab.replay_workload import LOG_INDEX
+from supportlab.replay_workload import LOG_INDEX, extra_segments, replayed_columns
 from supportlab.seeds import arm_key
 from supportlab.trace import events as make_events
 from supportlab.vocab import Vocabulary
@@ -112,25 +112,6 @@ def window_end(exp: Experiment, scenario: Scenario, wl: pl.DataFrame) -> float:
     return float(wl["arrival"].max()) if wl.height else 0.0  # type: ignore[arg-type]
 
 
-def extra_segments(scenario: Scenario) -> dict[str, list[str]]:
-    """Replayed segment columns (``[workload.replay] segments``) → every value they take in the log."""
-    rp = scenario.workload.replay
-    if rp is None or rp.log is None:
-        return {}
-    table: pl.DataFrame = rp.log.table
-    return {name: sorted(table[name].drop_nulls().unique().to_list()) for name, _ in rp.source.segments}
-
-
-def replayed_columns(scenario: Scenario, log_index: pl.Series) -> list[pl.Series]:
-    """Columns a replayed ticket takes from its log row: ``log_row`` (1-based data row) and the segments."""
-    rp = scenario.workload.replay
-    assert rp is not None and rp.log is not None
-    table: pl.DataFrame = rp.log.table
-    cols = ["row", *(name for name, _ in rp.source.segments)]
-    picked = table.select(cols).rename({"row": "log_row"})[log_index.cast(pl.Int64).to_numpy()]
-    return picked.get_columns()
-
-
 def observed_result(exp: Experiment) -> TaskResult | None:
     """The observed arm of a replay whose control replays the log unchanged (else None)."""
     control = exp.control.scenario
@@ -139,12 +120,9 @@ def observed_result(exp: Experiment) -> TaskResult | None:
     vocab = Vocabulary.of(exp)
     rp = control.workload.replay
     assert rp is not None and rp.log is not None
-    end = float(rp.log.end)
-    if exp.horizon is not None:
-        end = exp.horizon
-    elif exp.tickets is not None and exp.tickets < rp.log.table.height:
-        end = float(rp.log.table["arrival"][exp.tickets - 1])  # as the control: up to its last ticket's arrival
-    window = (exp.warmup, end)
+    log: pl.DataFrame = rp.log.table
+    # the control's window: a tickets cut ends at the arrival of the control's last ticket, the log's N-th row
+    window = (exp.warmup, window_end(exp, control, log.head(exp.tickets) if exp.tickets is not None else log))
     tickets, legs = observed.tables(control, vocab, window)
     tickets = tickets.with_columns(replayed_columns(control, pl.Series(range(tickets.height))))
     events = make_events(tickets, legs, vocab)

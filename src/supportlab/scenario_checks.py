@@ -139,18 +139,23 @@ def _profile(c: Checker, node: Any, loc: Loc) -> tuple[float, ...]:
     return rates
 
 
+def intent_skill(c: Checker, t: dict[str, Any], loc: Loc, name: str) -> str:
+    """An intent table's ``skill`` (default: the intent's name); "" after reporting a bad one."""
+    if "skill" not in t:
+        return name
+    skill = c.string(t["skill"], loc.key("skill"))
+    if isinstance(t["skill"], str) and not skill.strip():
+        c.add(loc.key("skill"), f"{show(skill)} is not a skill", "a non-empty string")
+        return ""
+    return skill
+
+
 def _intent(c: Checker, t: dict[str, Any], loc: Loc, name: str) -> model.Intent:
-    skill = name
-    if "skill" in t:
-        skill = c.string(t["skill"], loc.key("skill"))
-        if isinstance(t["skill"], str) and not skill.strip():
-            c.add(loc.key("skill"), f"{show(skill)} is not a skill", "a non-empty string")
-            skill = ""
     return model.Intent(
         name=name,
         share=c.number(t.get("share"), loc.key("share"), SHARE),
         handle_time=c.dist(t.get("handle_time"), loc.key("handle_time")),
-        skill=skill,
+        skill=intent_skill(c, t, loc, name),
         escalation=c.number(t.get("escalation"), loc.key("escalation"), PROBABILITY),
         tier2_handle_time=c.dist(t["tier2_handle_time"], loc.key("tier2_handle_time"))
         if "tier2_handle_time" in t else None,
