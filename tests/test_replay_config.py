@@ -616,3 +616,9 @@ def test_cli_subprocess_validate_broken_replay(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
     assert done.stderr.strip() == (f'ConfigError: {path}: workload.replay.queue_time: column "q_tme" is not in '
                                    f"{LOG}, expected one of {COLUMNS}")
+
+
+def test_hours_as_bare_numbers_are_caught(tmp_path: Path) -> None:
+    assert problems(tmp_path, edit('hours = ["7h", "24h"]', "hours = [7, 24]")) == [
+        'workload.replay.hours: [7, 24] are seconds after midnight (bare numbers are seconds), expected durations '
+        'with a unit, e.g. ["7h", "24h"]']

@@ -200,12 +200,13 @@ def _check_source(source: ReplaySource, where: str, key: str) -> None:
         fields.append(("priority", source.priority))
     for name, f in fields:
         if (f.column is None) == (f.value is None):
-            add(name, "both column and value given" if f.column is not None else "neither column nor value given")
+            add(name, ("both column and value given" if f.column is not None else "neither column nor value given")
+                + ", expected exactly one of column, value")
     if source.priority is not None and source.priority.column is None and source.priority.value is not None:
         if _integer(source.priority.value) is None:
-            add("priority.value", f'"{source.priority.value}" is not an integer')
+            add("priority.value", f'"{source.priority.value}" is not an integer, expected an integer priority')
     if source.handle_max is not None and not (source.handle_max > 0):
-        add("handle_time.max", f"{source.handle_max} is not a positive number of seconds")
+        add("handle_time.max", f"{source.handle_max} is not positive, expected a number of seconds > 0")
     for i, rule in enumerate(source.exclude):
         if not rule:
             add(f"exclude[{i}]", "an empty rule, expected at least one column = value")
@@ -213,12 +214,12 @@ def _check_source(source: ReplaySource, where: str, key: str) -> None:
         try:
             first, last = (dt.date.fromisoformat(d) for d in source.dates)
             if last < first:
-                add("dates", f"{last} is before {first}")
+                add("dates", f"{last} is before {first}, expected the last date >= the first")
         except ValueError:
-            add("dates", f"{list(source.dates)} are not two ISO dates")
+            add("dates", f"{list(source.dates)} are not ISO dates, expected two dates like 1999-02-01")
     bad_days = [d for d in source.weekdays if d not in range(1, 8)]
     if bad_days:
-        add("weekdays", f"{bad_days} are not ISO weekdays (1 = Monday .. 7 = Sunday)")
+        add("weekdays", f"{bad_days} are not weekdays, expected ISO weekday numbers (1 = Monday .. 7 = Sunday)")
     if source.hours is not None:
         start, stop = source.hours
         if not (0 <= start < stop <= DAY):
@@ -228,8 +229,8 @@ def _check_source(source: ReplaySource, where: str, key: str) -> None:
     segment_names = [n for n, _ in source.segments]
     for name in segment_names:
         if name in COLUMNS or segment_names.count(name) > 1:
-            add(f"segments.{toml_key(name)}", "the name of a column of the table" if name in COLUMNS
-                else "a segment name given twice")
+            add(f"segments.{toml_key(name)}", ("the name of a column of the table" if name in COLUMNS
+                else "a segment name given twice") + ", expected another name")
     if problems:
         raise ConfigError(problems)
 

@@ -444,14 +444,13 @@ def _hours(c: Checker, node: Any, loc: Loc) -> tuple[float, float] | None:
     start = c.duration(items[0], loc.item(0))
     end = c.duration(items[1], loc.item(1), positive=True)
     if c.clean_since(mark):
-        if start >= DAY or end > DAY:
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in items) and end <= 24:
+            c.add(loc, f"{show(items)} are seconds after midnight (bare numbers are seconds)",
+                  f'durations with a unit, e.g. ["{show(items[0])}h", "{show(items[1])}h"]')
+        elif start >= DAY or end > DAY:
             c.add(loc, f"[{show(items[0])}, {show(items[1])}] is not within a day", 'times from "0h" to "24h"')
         elif end <= start:
             c.add(loc.item(1), f"{show(items[1])} is not after {show(items[0])}", "end > start")
     return (start, end)
 
-
-def scaled_schedule(steps: tuple[tuple[float, int], ...], time_scale: float) -> tuple[tuple[float, int], ...]:
-    """A from-log schedule on the replay's clock (``time_scale`` compresses the log's time)."""
-    return tuple((t / time_scale, n) for t, n in steps)
 
