@@ -481,7 +481,7 @@ def test_objective_guardrail_expect_limits_problems(tmp_path: Path) -> None:
         "max_degradation, max_degradation_abs",
         'expect.sla_attainment.arm: "b" is not an arm, expected one of control, more_agents',
         'expect."wait.avg": unknown metric, expected a canonical metric name (did you mean "wait.mean"?)',
-        "expect.tickets: neither min nor max given, expected min and/or max",
+        "expect.tickets: neither min nor max given, expected min and/or max (or within = a share and of = an arm)",
         "limits.max_tickets: 0 is not a positive integer, expected an integer >= 1",
     ]
 
@@ -691,3 +691,19 @@ def test_absurd_sizes_are_refused_before_anything_runs(tmp_path):
     assert str(e.value) == (
         "--replications: 1000000000 is more than supportlab runs at once, expected an integer from 1 to 100,000"
     )
+
+
+def test_relative_expectations(tmp_path: Path) -> None:
+    text = edit("[expect]", '[expect]\n"wait.p90" = { within = 0.2, of = "more_agents" }')
+    exp = load_experiment(write(tmp_path, text))
+    assert model.Expectation("wait.p90", arm="control", within=0.2, of="more_agents") in exp.expectations
+    bad = edit("[expect]", '[expect]\n"wait.p90" = { within = -1, of = "observed", min = 1 }\n'
+                           '"wait.p95" = { of = "control" }')
+    assert problems(tmp_path, bad) == [
+        "expect.\"wait.p90\".within: -1 is not a non-negative number, expected a number >= 0",
+        'expect."wait.p90".of: "observed" is not an arm, expected one of control, more_agents',
+        "expect.\"wait.p90\".min: given with within/of, expected either min/max, or within and of",
+        'expect."wait.p95".of: "control" is the arm the expectation is about, expected another arm',
+        'expect."wait.p95".within: missing key, expected within = a share (0.15 = 15%) and of = an arm, e.g. '
+        '"observed"',
+    ]

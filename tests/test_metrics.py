@@ -389,3 +389,18 @@ def test_million_tickets_is_fast() -> None:
     assert got["tickets"] == pytest.approx(n * (1 - 1800 / 36_000), rel=0.01)
     assert got["bot_containment_rate"] == pytest.approx(0.2, abs=0.005)
     assert got["abandon_rate"] == pytest.approx(0.05, abs=0.002)
+
+
+def test_relative_expectations() -> None:
+    arms = summarize(long_table())  # wait.mean: control 42.125, variant 37.125
+    got = check_expectations(arms, [Expectation("wait.mean", within=0.15, of="control", arm="variant"),
+                                    Expectation("wait.mean", within=0.1, of="control", arm="variant"),
+                                    Expectation("wait.mean", within=0.5, of="nope")])
+    assert got == [
+        {"metric": "wait.mean", "arm": "variant", "within": 0.15, "of": "control", "reference": 42.125,
+         "value": 37.125, "met": True},  # |37.125 - 42.125| = 5 <= 6.32
+        {"metric": "wait.mean", "arm": "variant", "within": 0.1, "of": "control", "reference": 42.125,
+         "value": 37.125, "met": False},  # 5 > 4.21
+        {"metric": "wait.mean", "arm": "control", "within": 0.5, "of": "nope", "reference": None,
+         "value": 42.125, "met": False},
+    ]

@@ -454,6 +454,8 @@ def _render_run(result: api.RunResult) -> None:
     out.print(table)
     for e in result.summary.get("expectations", []):
         rng = " ".join(f"{k} {_fmt(e['metric'], e[k])}" for k in ("min", "max") if e.get(k) is not None)
+        if e.get("within") is not None:
+            rng = f"within {e['within']:.0%} of {e['of']} ({_fmt(e['metric'], e.get('reference'))})"
         mark = "met" if e["met"] else "NOT met"
         out.print(f"expect {e['metric']} ({e['arm']}) {rng}: {_fmt(e['metric'], e['value'])} {mark}")
     out.print(str(result.bundle))

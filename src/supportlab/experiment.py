@@ -187,7 +187,10 @@ def _build(c: Checker, doc: dict[str, Any], path: str) -> model.Experiment:
     arms = _arms(c, root, control)
     arm_names = ["control", *(a for a in root["arms"] if a != "control")] if isinstance(root.get("arms"), dict) \
         else ["control"]
-    expectations = _expectations(c, root.get("expect"), ROOT.key("expect"), pools, arm_names)
+    from supportlab import observed  # local: observed imports the engine's table code
+
+    references = [*arm_names, observed.ARM] if observed.comparable(control) else arm_names
+    expectations = _expectations(c, root.get("expect"), ROOT.key("expect"), pools, arm_names, references)
     return model.Experiment(
         path=path, arms=arms, objective=objective, guardrails=guardrails, expectations=expectations,
         limits=limits, **head,
@@ -255,8 +258,10 @@ def _guardrails(c: Checker, node: Any, loc: Loc, pools: Sequence[str]) -> tuple[
     return tuple(out)
 
 
-def _expectations(c: Checker, node: Any, loc: Loc, pools: Sequence[str], arms: Sequence[str]
-                  ) -> tuple[model.Expectation, ...]:
+def _expectations(c: Checker, node: Any, loc: Loc, pools: Sequence[str], arms: Sequence[str],
+                  references: Sequence[str]) -> tuple[model.Expectation, ...]:
+    """``[expect]``: each metric's range (``min``/``max``), or ``within`` a share of another arm's value
+    (``of``: a variant, control, or a replay's ``observed`` arm)."""
     t = c.table(node, loc, expected='a table of metric = { min = ..., max = ... }') or {}
     out = []
     for metric, body in t.items():
@@ -267,16 +272,34 @@ def _expectations(c: Checker, node: Any, loc: Loc, pools: Sequence[str], arms: S
         e = c.table(body, mloc, schema.EXPECTATION, expected="a table, e.g. { min = 0.8 }")
         if e is None:
             continue
+        arm = c.choice(e.get("arm"), mloc.key("arm"), "an arm", arms)
+        if "within" in e or "of" in e:
+            out.append(_relative_expectation(c, e, mloc, metric, arm, references))
+            continue
         if "min" not in e and "max" not in e:
-            c.add(mloc, "neither min nor max given", "min and/or max")
+            c.add(mloc, "neither min nor max given", "min and/or max (or within = a share and of = an arm)")
         mark = c.mark()
         low = c.metric_amount(e["min"], mloc.key("min"), metric, ANY_NUMBER) if "min" in e else None
         high = c.metric_amount(e["max"], mloc.key("max"), metric, ANY_NUMBER) if "max" in e else None
         if low is not None and high is not None and c.clean_since(mark) and high < low:
             c.add(mloc.key("max"), f"{show(e['max'])} is less than min ({show(e['min'])})", "max >= min")
-        arm = c.choice(e.get("arm"), mloc.key("arm"), "an arm", arms)
         out.append(model.Expectation(metric, low, high, arm))
     return tuple(out)
+
+
+def _relative_expectation(c: Checker, e: dict[str, Any], loc: Loc, metric: str, arm: str,
+                          references: Sequence[str]) -> model.Expectation:
+    for key in ("within", "of"):
+        if key not in e:
+            c.add(loc.key(key), "missing key", 'within = a share (0.15 = 15%) and of = an arm, e.g. "observed"')
+    for key in ("min", "max"):
+        if key in e:
+            c.add(loc.key(key), "given with within/of", "either min/max, or within and of")
+    within = c.number(e["within"], loc.key("within"), NON_NEGATIVE) if "within" in e else None
+    of = c.choice(e["of"], loc.key("of"), "an arm", references) if "of" in e else None
+    if of is not None and of == arm:
+        c.add(loc.key("of"), f"{show(of)} is the arm the expectation is about", "another arm")
+    return model.Expectation(metric, arm=arm, within=within, of=of)
 
 
 def _limits(c: Checker, node: Any, loc: Loc) -> model.Limits:

@@ -494,16 +494,28 @@ def check_expectations(
     ``summary.json`` shape ``{arm: {"metrics": {metric: {...}}}}``. Each item is
     ``{"metric", "arm", "min"?, "max"?, "value", "met"}`` (bounds only when set); ``value`` is the
     arm mean (None when the arm or metric is missing or undefined, and then ``met`` is False);
-    bounds are inclusive.
+    bounds are inclusive. A relative expectation gives ``{"metric", "arm", "within", "of", "reference",
+    "value", "met"}``: met when ``|value - reference| <= within × |reference|`` (``reference`` is the mean
+    of arm ``of``).
     """
-    out: list[dict[str, Any]] = []
-    for exp in expectations:
-        arm_entry = summary_arms.get(exp.arm) or {}
+
+    def mean(arm: str, metric: str) -> float | None:
+        arm_entry = summary_arms.get(arm) or {}
         if isinstance(arm_entry.get("metrics"), Mapping):
             arm_entry = arm_entry["metrics"]
-        stat = arm_entry.get(exp.metric)
-        value = _json_float(stat.get("mean")) if isinstance(stat, Mapping) else None
+        stat = arm_entry.get(metric)
+        return _json_float(stat.get("mean")) if isinstance(stat, Mapping) else None
+
+    out: list[dict[str, Any]] = []
+    for exp in expectations:
+        value = mean(exp.arm, exp.metric)
         item: dict[str, Any] = {"metric": exp.metric, "arm": exp.arm}
+        if exp.within is not None and exp.of is not None:
+            ref = mean(exp.of, exp.metric)
+            item.update(within=exp.within, of=exp.of, reference=ref, value=value,
+                        met=value is not None and ref is not None and abs(value - ref) <= exp.within * abs(ref))
+            out.append(item)
+            continue
         if exp.min is not None:
             item["min"] = exp.min
         if exp.max is not None:

@@ -304,6 +304,9 @@ class Expectation:
     min: float | None = None
     max: float | None = None
     arm: str = "control"
+    #: relative form: the arm's value within this share of arm ``of``'s (e.g. 0.15 of "observed")
+    within: float | None = None
+    of: str | None = None
 
 
 @dataclass(frozen=True)

@@ -177,6 +177,8 @@ def _expect_text(e: Mapping[str, Any]) -> str:
     metric = e.get("metric")
     arm = e.get("arm", "control")
     name = metric if arm == "control" else f"{metric} ({arm})"
+    if e.get("within") is not None:
+        return f"{name} within {e['within']:.0%} of {e.get('of')} ({_fmt(e.get('reference'))})"
     lo, hi = e.get("min"), e.get("max")
     if lo is not None and hi is not None:
         return f"{name} in [{_fmt(lo)}, {_fmt(hi)}]"

@@ -215,6 +215,8 @@ def _table(header: list[str], rows: list[list[str]], align: list[str]) -> list[s
 
 
 def _expected_range(e: Mapping[str, Any]) -> str:
+    if e.get("within") is not None:
+        return f"within {_plain(e['within'] * 100)}% of {e.get('of')} ({format_number(e.get('reference'))})"
     lo, hi = e.get("min"), e.get("max")
     if lo is not None and hi is not None:
         return f"{_plain(lo)} to {_plain(hi)}"

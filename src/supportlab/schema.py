@@ -89,7 +89,7 @@ GUARDRAIL = Table(
     keys={k: LEAF for k in ("metric", "max_degradation", "max_degradation_abs")},
     required={"metric": "a canonical metric name"},
 )
-EXPECTATION = Table(keys={k: LEAF for k in ("min", "max", "arm")}, defaults={"arm": "control"})
+EXPECTATION = Table(keys={k: LEAF for k in ("min", "max", "arm", "within", "of")}, defaults={"arm": "control"})
 LIMITS = Table(keys={"max_tickets": LEAF, "max_wall_time": LEAF})
 
 ARRIVALS = Table(keys={"rate": LEAF, "profile": LEAF})
