@@ -453,3 +453,14 @@ def test_full_bank_file_matches_published_facts() -> None:
     queued = read_log(bank(FULL, exclude=never_queued), where=WHERE).table
     assert (queued["outcome"] == "abandoned").mean() == pytest.approx(0.2195, abs=5e-5)
     assert queued.filter(pl.col("outcome") == "served")["queue_time"].mean() == pytest.approx(78.6, abs=0.05)
+
+
+def test_time_of_day_with_a_format(tmp_path: Path) -> None:
+    (tmp_path / "log.csv").write_text("day,clock\n2026-03-02,09:15 AM\n2026-03-02,01:30 PM\n2026-03-03,12:00 AM\n"
+                                      "2026-03-03,13:00 PM\n")
+    source = ReplaySource(path=str(tmp_path / "log.csv"), format="csv", date="day", time="clock",
+                          time_format="%I:%M %p")
+    log = read_log(source, where="x")
+    assert log.table["arrival"].to_list() == [9 * 3600 + 15 * 60, 13.5 * 3600, 86_400.0]
+    assert [(b.count, b.first_row, b.first_value) for b in log.bad] == [(1, 4, "13:00 PM")]
+    assert log.bad[0].reason == 'time: not a time of day of format "%I:%M %p"'

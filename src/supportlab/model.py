@@ -87,7 +87,7 @@ class ReplaySource:
 
     Arrival time: either ``timestamp`` (one column, ``timestamp_format`` strftime, None = ISO 8601)
     or ``date`` (``date_format`` strftime, None = ISO ``%Y-%m-%d``) plus ``time`` (a time of day
-    ``H:MM``, ``H:MM:SS`` or ``H:MM:SS.fff``, or a number of seconds since midnight).
+    ``H:MM``, ``H:MM:SS`` or ``H:MM:SS.fff``, or a number of seconds since midnight; or ``time_format``).
     Durations (``handle_time``, ``queue_time``) are numbers of seconds.
     """
 
@@ -100,6 +100,8 @@ class ReplaySource:
     date: str | None = None
     date_format: str | None = None
     time: str | None = None
+    #: strftime of the time of day (e.g. "%I:%M %p"); None = ``H:MM[:SS[.fff]]`` or seconds since midnight
+    time_format: str | None = None
     channel: Field = Field(value="default")
     intent: Field = Field(value="default")
     #: mapped values must be integers (higher = more urgent); None = priority 0 for every row

@@ -413,10 +413,16 @@ def _classify(lf: pl.LazyFrame, source: ReplaySource, names: dict[str, str]) -> 
         assert source.date is not None and source.time is not None
         raw_time, raw_date = col(source.time), col(source.date)
         fmt = source.date_format or DEFAULT_DATE_FORMAT
-        parsed["_tod"] = _time_of_day(raw_time)
+        if source.time_format is None:
+            parsed["_tod"] = _time_of_day(raw_time)
+            time_reason = _TIME_REASON
+        else:
+            tod = raw_time.str.strip_chars().str.strptime(pl.Time, source.time_format, strict=False)
+            parsed["_tod"] = tod.cast(pl.Int64).cast(pl.Float64) / 1e9  # nanoseconds since midnight
+            time_reason = f'time: not a time of day of format "{source.time_format}"'
         parsed["_date"] = raw_date.str.strip_chars().str.strptime(pl.Date, fmt, strict=False)
         checks += [(_empty(raw_time), "time: empty value", raw_time),
-                   (pl.col("_tod").is_null(), _TIME_REASON, raw_time),
+                   (pl.col("_tod").is_null(), time_reason, raw_time),
                    (_empty(raw_date), "date: empty value", raw_date),
                    (pl.col("_date").is_null(), f'date: not a date of format "{fmt}"', raw_date)]
 

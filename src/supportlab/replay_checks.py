@@ -196,7 +196,7 @@ def _replay(c: Checker, node: Any, loc: Loc, channels: list[str]) -> _Parsed | N
         kw["timestamp"], kw["timestamp_format"] = _column_with(c, t["timestamp"], loc.key("timestamp"), "format")
     elif "date" in t and "time" in t:
         kw["date"], kw["date_format"] = _column_with(c, t["date"], loc.key("date"), "format")
-        kw["time"] = _column(c, t["time"], loc.key("time"))
+        kw["time"], kw["time_format"] = _column_with(c, t["time"], loc.key("time"), "format")
     else:
         missing = "time" if "date" in t else "date" if "time" in t else "timestamp"
         c.add(loc.key(missing), "missing key",
