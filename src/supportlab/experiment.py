@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from supportlab import catalog, model, schema
+from supportlab import catalog, model, observed, schema
 from supportlab.checks import (
     ALPHA,
     ANY_NUMBER,
@@ -187,8 +187,6 @@ def _build(c: Checker, doc: dict[str, Any], path: str) -> model.Experiment:
     arms = _arms(c, root, control)
     arm_names = ["control", *(a for a in root["arms"] if a != "control")] if isinstance(root.get("arms"), dict) \
         else ["control"]
-    from supportlab import observed  # local: observed imports the engine's table code
-
     references = [*arm_names, observed.ARM] if observed.comparable(control) else arm_names
     expectations = _expectations(c, root.get("expect"), ROOT.key("expect"), pools, arm_names, references)
     return model.Experiment(

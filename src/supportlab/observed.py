@@ -130,9 +130,9 @@ def tables(scenario: Scenario, vocab: Vocabulary, window: tuple[float, float]) -
         "sla_met": pl.Series(served & (wait <= sla)),
         "csat": pl.Series(csat),
     })
-    loads = {p.name: {c: 1.0 / p.concurrency_of(c) for c in channels} for p in pools}
-    load = [loads[p][c] if p is not None else 1.0
-            for p, c in zip(pool_names.to_list(), t["channel"].to_list(), strict=True)]
+    # the share of an agent a ticket takes: 1 / its pool's concurrency for its channel (a column op, not a loop)
+    loads = {f"{p.name}\0{c}": 1.0 / p.concurrency_of(c) for p in pools for c in channels}
+    load = (pool_names + "\0" + t["channel"]).replace_strict(loads, default=1.0, return_dtype=pl.Float64).fill_null(1.0)
     legs = pl.DataFrame({
         "arm": tickets["arm"],
         "replication": tickets["replication"],
@@ -144,7 +144,7 @@ def tables(scenario: Scenario, vocab: Vocabulary, window: tuple[float, float]) -
         "end": floats(end),
         "pool": pool,
         "agent": agent.set(pl.Series(~served), None),  # type: ignore[arg-type]
-        "load": pl.Series(load, dtype=pl.Float64),
+        "load": load,
         "kb": enum("kb", [None] * n),
         "kb_latency": pl.Series([None] * n, dtype=pl.Float64),
     })

@@ -396,13 +396,21 @@ def _exclude(c: Checker, node: Any, loc: Loc) -> tuple[tuple[tuple[str, str], ..
     return tuple(rules)
 
 
-def _dates(c: Checker, node: Any, loc: Loc) -> tuple[str, str] | None:
-    items = c.array(node, loc, 'two ISO dates, e.g. ["1999-02-01", "1999-02-28"] (inclusive)')
+def _pair(c: Checker, node: Any, loc: Loc, noun: str, expected: str, expected_two: str) -> list[Any] | None:
+    """An array of exactly two items (None after reporting anything else)."""
+    items = c.array(node, loc, expected)
     if items is None:
         return None
     if len(items) != 2:
-        c.add(loc, f"{show(items)} has {len(items)} date{'' if len(items) == 1 else 's'}",
-              'two ISO dates, first and last (inclusive), e.g. ["1999-02-01", "1999-02-28"]')
+        c.add(loc, f"{show(items)} has {len(items)} {noun}{'' if len(items) == 1 else 's'}", expected_two)
+        return None
+    return items
+
+
+def _dates(c: Checker, node: Any, loc: Loc) -> tuple[str, str] | None:
+    items = _pair(c, node, loc, "date", 'two ISO dates, e.g. ["1999-02-01", "1999-02-28"] (inclusive)',
+                  'two ISO dates, first and last (inclusive), e.g. ["1999-02-01", "1999-02-28"]')
+    if items is None:
         return None
     parsed = []
     for i, v in enumerate(items):
@@ -433,12 +441,9 @@ _FULL = {"mon": "monday", "tue": "tuesday", "wed": "wednesday", "thu": "thursday
 
 
 def _hours(c: Checker, node: Any, loc: Loc) -> tuple[float, float] | None:
-    items = c.array(node, loc, 'a time-of-day window [start, end), e.g. ["7h", "24h"]')
+    items = _pair(c, node, loc, "value", 'a time-of-day window [start, end), e.g. ["7h", "24h"]',
+                  'two times of day [start, end), e.g. ["7h", "24h"]')
     if items is None:
-        return None
-    if len(items) != 2:
-        c.add(loc, f"{show(items)} has {len(items)} value{'' if len(items) == 1 else 's'}",
-              'two times of day [start, end), e.g. ["7h", "24h"]')
         return None
     mark = c.mark()
     start = c.duration(items[0], loc.item(0))
